@@ -1,0 +1,73 @@
+"""The board: a comment board that feels like a single-page app and is plain Flask underneath."""
+
+from pathlib import Path
+
+from flask import Flask, Request
+from sqlalchemy import event
+
+from . import errors, templating
+from .config import check_driver_installed, config_class, engine_options, normalise_database_url
+from .extensions import csrf, db, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class StrictRequest(Request):
+    # A body that is not UTF-8 is refused (400), not silently patched with U+FFFD.
+    encoding_errors = "strict"
+
+
+def create_app(config_name=None, overrides=None):
+    """Build the app. `overrides` (a mapping) wins over the config class, for tests and tools."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.request_class = StrictRequest
+    settings = config_class(config_name)
+    app.config.from_object(settings)
+    app.config.from_mapping(overrides or {})
+    configure_database(app)
+    settings.check(app)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", sqlite_pragmas)
+
+    templating.init_app(app)
+    errors.init_app(app)
+    from .views import bp
+
+    app.register_blueprint(bp)
+    return app
+
+
+def configure_database(app):
+    url = app.config["DATABASE_URL"]
+    if not url:
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{Path(app.instance_path) / 'board.sqlite'}"
+    url = normalise_database_url(url)
+    check_driver_installed(url)
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+    options = engine_options(
+        url,
+        pool_recycle=app.config["DB_POOL_RECYCLE"],
+        pool_pre_ping=app.config["DB_POOL_PRE_PING"],
+        connect_timeout=app.config["DB_CONNECT_TIMEOUT"],
+        sqlite_busy_timeout=app.config["SQLITE_BUSY_TIMEOUT"],
+    )
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options | app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})
+
+
+def sqlite_pragmas(dbapi_connection, _record):
+    # WAL lets readers and one writer work at once; NORMAL is durable in WAL mode.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()

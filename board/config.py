@@ -1,0 +1,181 @@
+"""Settings. Every environment variable the board reads is read here, and listed in the README."""
+
+import os
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import load_dotenv
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+# A WSGI host (PythonAnywhere) does not see a console's exports: settings live in .env beside
+# the project. Variables already in the environment win.
+load_dotenv(Path(__file__).resolve().parent.parent / ".env")
+
+DEV_SECRET_KEY = "dev-only-insecure-key"
+
+# Bare schemes resolve to drivers we do not ship (psycopg 3, MySQLdb): point them at ours.
+SCHEME_ALIASES = {
+    "postgres": "postgresql+psycopg2",
+    "postgresql": "postgresql+psycopg2",
+    "mysql": "mysql+mysqlconnector",
+    "mariadb": "mariadb+mysqlconnector",
+}
+# Driver module -> the pip package that provides it, for the "not installed" message.
+DRIVER_PACKAGES = {
+    "psycopg2": "psycopg2-binary",
+    "psycopg": "psycopg[binary]",
+    "mysqlconnector": "mysql-connector-python",
+    "mysqldb": "mysqlclient",
+    "pymysql": "PyMySQL",
+    "asyncpg": "asyncpg",
+}
+
+
+class ConfigError(SystemExit):
+    """A setting that cannot work. Exits with one line that says what to change."""
+
+    def __init__(self, message):
+        super().__init__(f"board: configuration error: {message}")
+
+
+def env_int(name, default):
+    value = os.environ.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
+
+
+def env_bool(name, default):
+    value = os.environ.get(name)
+    if value in (None, ""):
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def normalise_database_url(url):
+    """Map bare and legacy schemes to the drivers in requirements.txt; force utf8mb4 on MySQL."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"DATABASE_URL is not a database URL: {url!r}") from None
+    parsed = parsed.set(drivername=SCHEME_ALIASES.get(parsed.drivername, parsed.drivername))
+    if parsed.get_backend_name() in ("mysql", "mariadb"):
+        # MySQL's "utf8" holds 3 bytes per character; emoji need utf8mb4 on the connection.
+        parsed = parsed.update_query_dict(
+            {"charset": "utf8mb4", "collation": "utf8mb4_unicode_ci"}
+        )
+    return parsed.render_as_string(hide_password=False)
+
+
+def check_driver_installed(url):
+    parsed = make_url(url)
+    try:
+        parsed.get_dialect().import_dbapi()
+    except ImportError:
+        driver = parsed.get_driver_name()
+        package = DRIVER_PACKAGES.get(driver, driver)
+        raise ConfigError(
+            f"DATABASE_URL needs the {driver!r} driver, which is not installed: "
+            f"pip install {package}"
+        ) from None
+
+
+def engine_options(url, pool_recycle, pool_pre_ping, connect_timeout, sqlite_busy_timeout):
+    """SQLALCHEMY_ENGINE_OPTIONS for the URL's database (Flask-SQLAlchemy 3 reads only this)."""
+    backend = make_url(url).get_backend_name()
+    if backend == "sqlite":
+        return {"connect_args": {"timeout": sqlite_busy_timeout}}
+    connect_args = {
+        "postgresql": {"connect_timeout": connect_timeout},
+        "mysql": {"connection_timeout": connect_timeout},
+        "mariadb": {"connection_timeout": connect_timeout},
+    }.get(backend, {})
+    return {
+        "pool_pre_ping": pool_pre_ping,
+        "pool_recycle": pool_recycle,
+        "connect_args": connect_args,
+    }
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY") or DEV_SECRET_KEY
+    # None means "an SQLite file in the instance folder", resolved by create_app.
+    DATABASE_URL = os.environ.get("DATABASE_URL") or None
+    # PythonAnywhere drops idle MySQL connections after 300 s and recommends 280.
+    DB_POOL_RECYCLE = env_int("BOARD_DB_POOL_RECYCLE", 280)
+    DB_POOL_PRE_PING = env_bool("BOARD_DB_POOL_PRE_PING", True)
+    DB_CONNECT_TIMEOUT = env_int("BOARD_DB_CONNECT_TIMEOUT", 2)
+    SQLITE_BUSY_TIMEOUT = env_int("BOARD_SQLITE_BUSY_TIMEOUT", 5)
+
+    BOARD_PAGE_SIZE = 50
+    BOARD_POLL_SECONDS = env_int("BOARD_POLL_SECONDS", 5)
+    BOARD_TIMEZONE = os.environ.get("BOARD_TIMEZONE") or "UTC"
+
+    MAX_CONTENT_LENGTH = 64 * 1024
+    # A tab left open for a day must still be able to post: tokens are bound to the
+    # signed session, not to a clock.
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+
+    @classmethod
+    def check(cls, app):
+        """Refuse settings that cannot work; subclasses add their own rules."""
+        try:
+            ZoneInfo(app.config["BOARD_TIMEZONE"])
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(
+                f"BOARD_TIMEZONE {app.config['BOARD_TIMEZONE']!r} is not an IANA time zone "
+                "(for example Europe/London)"
+            ) from None
+        if app.config["BOARD_POLL_SECONDS"] < 1:
+            raise ConfigError("BOARD_POLL_SECONDS must be at least 1")
+
+
+class DevelopmentConfig(Config):
+    DEBUG = True
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = "testing-secret-key"
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = True
+
+    @classmethod
+    def check(cls, app):
+        super().check(app)
+        if app.config["SECRET_KEY"] in (None, "", DEV_SECRET_KEY):
+            raise ConfigError(
+                "SECRET_KEY is not set: put a long random value in the environment or .env, "
+                "e.g. SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))')"
+            )
+
+
+class StagingConfig(ProductionConfig):
+    """Production's rules on a rehearsal host."""
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "staging": StagingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_class(name=None):
+    name = name or os.environ.get("FLASK_CONFIG") or "development"
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise ConfigError(
+            f"FLASK_CONFIG={name!r} is unknown; use one of {', '.join(CONFIGS)}"
+        ) from None

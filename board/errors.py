@@ -1,0 +1,55 @@
+"""Error pages: a full page for browsers, a fragment for htmx; never a trace, SQL or path."""
+
+from flask import current_app, render_template
+from sqlalchemy.exc import InterfaceError, OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from .extensions import db
+from .htmx import is_htmx
+
+TITLES = {
+    400: "That request didn't make sense",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    413: "Too large",
+    415: "Unsupported format",
+    422: "Please check your input",
+    429: "Slow down",
+    500: "Something went wrong",
+    503: "The board is unavailable",
+}
+
+
+def render_error(status, message):
+    title = TITLES.get(status, "Error")
+    template = "errors/_error.html" if is_htmx() else "errors/error.html"
+    return render_template(template, title=title, message=message), status
+
+
+def http_error(error):
+    return render_error(error.code, error.description)
+
+
+def database_unavailable(error):
+    db.session.rollback()
+    current_app.logger.error("database unavailable", exc_info=error)
+    return render_error(
+        503, "The board's database cannot be reached. Nothing was saved; try again in a moment."
+    )
+
+
+def undecodable_body(error):
+    return render_error(400, "The request is not valid UTF-8 text.")
+
+
+def internal_error(error):
+    return render_error(500, InternalServerError.description)
+
+
+def init_app(app):
+    app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(OperationalError, database_unavailable)
+    app.register_error_handler(InterfaceError, database_unavailable)
+    app.register_error_handler(UnicodeDecodeError, undecodable_body)
+    app.register_error_handler(500, internal_error)

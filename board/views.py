@@ -1,0 +1,95 @@
+"""The board's routes. Each one parses input, calls a query, and renders a template."""
+
+from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import text
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from . import models
+from .extensions import db
+from .forms import CommentForm, ListingArgs
+from .htmx import is_htmx, render, vary_on_htmx
+
+bp = Blueprint("board", __name__)
+bp.after_request(vary_on_htmx)
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def listing_args():
+    args = ListingArgs(request.args, current_app.config["BOARD_PAGE_SIZE"])
+    if args.errors:
+        abort(400, " ".join(args.errors))
+    return args
+
+
+def board_page(form, status=200):
+    args = listing_args()
+    if args.after is not None:
+        abort(400, "The board page takes before, not after.")
+    page = models.older_than(args.before, args.limit) if args.before else models.newest(args.limit)
+    return render_template("board.html", form=form, page=page, before=args.before), status
+
+
+@bp.get("/")
+def index():
+    return board_page(CommentForm())
+
+
+@bp.get("/comments")
+def list_comments():
+    args = listing_args()
+    if not is_htmx():
+        # Fragments are for htmx; a person following the URL gets the page it belongs to.
+        return redirect(url_for(".index", before=args.before), 303)
+    if args.after is not None:
+        page = models.newer_than(args.after, args.limit)
+        if not page.comments:
+            return "", 204
+        return render_template("_poll.html", page=page)
+    page = models.older_than(args.before, args.limit) if args.before else models.newest(args.limit)
+    return render_template("_comments.html", page=page)
+
+
+@bp.post("/comments")
+def create_comment():
+    if request.mimetype not in FORM_TYPES:
+        abort(415, "Send the comment as a form (application/x-www-form-urlencoded).")
+    form = CommentForm()
+    if not form.validate():
+        return form_rejected(form, 422)
+    comment = models.add(form.author.data, form.content.data)
+    if is_htmx():
+        return render_template("_comment.html", comment=comment), 201
+    return redirect(url_for(".index"), 303)
+
+
+@bp.errorhandler(CSRFError)
+def csrf_failed(error):
+    form = CommentForm(meta={"csrf": False})
+    form.form_errors.append("This form had expired. Your text is kept: press Post again.")
+    return form_rejected(form, 400)
+
+
+def form_rejected(form, status):
+    """The form again, with its messages and the user's text: in place for htmx, else the page."""
+    if not is_htmx():
+        return board_page(form, status)
+    headers = {"HX-Retarget": "#comment-form", "HX-Reswap": "outerHTML"}
+    return render_template("_form.html", form=form), status, headers
+
+
+@bp.get("/comments/<int:comment_id>")
+def show_comment(comment_id):
+    comment = db.get_or_404(models.Comment, comment_id, description="There is no such comment.")
+    return render_template("comment.html", comment=comment)
+
+
+@bp.get("/healthz")
+def healthz():
+    try:
+        db.session.execute(text("SELECT 1"))
+    except (OperationalError, InterfaceError):
+        db.session.rollback()
+        return jsonify(status="unavailable"), 503
+    return jsonify(status="ok")
