@@ -1,0 +1,46 @@
+"""Small helpers the tests share: parse a response, post like a browser, count and add rows."""
+
+from datetime import datetime, timedelta, timezone
+
+from bs4 import BeautifulSoup
+from sqlalchemy import text
+
+from board import models
+from board.extensions import db
+
+HTMX = {"HX-Request": "true"}
+
+
+def soup(response):
+    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
+
+
+def csrf_token(client):
+    """The token a browser would find in the page's form."""
+    page = soup(client.get("/"))
+    return page.find("input", {"name": "csrf_token"})["value"]
+
+
+def post(client, content="Hello", author="", htmx=False, token=True, **fields):
+    data = {"content": content, "author": author, **fields}
+    if token:
+        data["csrf_token"] = csrf_token(client)
+    return client.post("/comments", data=data, headers=HTMX if htmx else {})
+
+
+def count(app):
+    with app.app_context():
+        return db.session.scalar(text("SELECT COUNT(*) FROM comments"))
+
+
+def add_comments(app, n, start=None, step=timedelta(seconds=1), author="Seeder"):
+    """Insert n comments directly, oldest first, one `step` apart. Returns their ids."""
+    start = start or datetime(2020, 1, 1, tzinfo=timezone.utc)
+    with app.app_context():
+        comments = [
+            models.Comment(author=author, content=f"Comment {i}", posted=start + step * i)
+            for i in range(n)
+        ]
+        db.session.add_all(comments)
+        db.session.commit()
+        return [comment.id for comment in comments]

@@ -1,0 +1,173 @@
+"""Real database servers for the tests: PostgreSQL 15 and MariaDB, started on loopback in a
+temporary folder, once per test session, and stopped afterwards.
+
+Each server deliberately runs in a time zone other than UTC, and MariaDB with latin1 as its
+default character set, so the tests prove that our code, not a server default, keeps times in
+UTC and text in utf8mb4.
+"""
+
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+PG_BIN = Path(os.environ.get("BOARD_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+class Unavailable(Exception):
+    """The server's binaries are not on this machine; the message says how to install them."""
+
+
+def free_port():
+    """A free TCP port below the ephemeral range, so it cannot collide with client sockets."""
+    for port in range(21000 + os.getpid() % 5000, 32000):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below 32000")
+
+
+def wait_for_port(port, seconds=30, process=None):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listening on port {port} after {seconds}s")
+
+
+def as_user(user, command):
+    """Run as `user` when we are root (PostgreSQL refuses to run as root)."""
+    if os.geteuid() == 0 and user != "root":
+        return ["runuser", "-u", user, "--", *command]
+    return command
+
+
+class PostgreSQL:
+    name = "postgresql"
+
+    def __init__(self, base):
+        if not (PG_BIN / "pg_ctl").exists():
+            raise Unavailable(
+                f"PostgreSQL 15 server binaries not found in {PG_BIN} "
+                "(apt-get install postgresql-15, or set BOARD_TEST_PG_BIN)"
+            )
+        self.dir = Path(base) / "postgresql"
+        self.data = self.dir / "data"
+        self.port = free_port()
+        self.user = "postgres" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
+
+    def start(self):
+        self.dir.mkdir(parents=True)
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, self.user)
+        self._run([PG_BIN / "initdb", "-D", self.data, "-U", "postgres", "--auth=trust",
+                   "-E", "UTF8", "--locale=C.UTF-8"])
+        self.boot()
+        return self
+
+    def boot(self):
+        # Deliberately not UTC: stored times must not depend on the server's zone.
+        options = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 "
+                   "-c fsync=off -c full_page_writes=off -c timezone=America/New_York "
+                   "-c max_connections=200")
+        self._run([PG_BIN / "pg_ctl", "-D", self.data, "-o", options, "-l", self.dir / "log",
+                   "-w", "start"])
+
+    def stop(self):
+        """Stop at once, as a crash or a host restart would; `boot` brings it back."""
+        self._run([PG_BIN / "pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop"],
+                  check=False)
+
+    def _run(self, command, check=True):
+        subprocess.run(as_user(self.user, [str(part) for part in command]), check=check,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def admin_url(self, database="postgres"):
+        return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self):
+        import psycopg2
+
+        name = f"board_{uuid.uuid4().hex[:10]}"
+        connection = psycopg2.connect(host="127.0.0.1", port=self.port, user="postgres",
+                                      dbname="postgres")
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+        connection.close()
+        return self.admin_url(name)
+
+
+class MariaDB:
+    name = "mariadb"
+
+    def __init__(self, base):
+        self.server = shutil.which("mariadbd") or shutil.which("mysqld", path="/usr/sbin")
+        self.install_db = shutil.which("mariadb-install-db") or shutil.which("mysql_install_db")
+        if not self.server or not self.install_db:
+            raise Unavailable("MariaDB server not found (apt-get install mariadb-server)")
+        self.dir = Path(base) / "mariadb"
+        self.port = free_port()
+        self.socket = self.dir / "mariadb.sock"
+        self.process = None
+
+    def start(self):
+        self.dir.mkdir(parents=True)
+        subprocess.run(
+            [self.install_db, "--no-defaults", "--user=root", f"--datadir={self.dir / 'data'}",
+             "--auth-root-authentication-method=normal", "--skip-test-db"],
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        self.boot()
+        self.sql("CREATE USER 'board'@'%' IDENTIFIED BY 'board'; "
+                 "GRANT ALL ON *.* TO 'board'@'%' WITH GRANT OPTION;")
+        return self
+
+    def boot(self):
+        log = open(self.dir / "server.log", "ab")
+        self.process = subprocess.Popen(
+            [self.server, "--no-defaults", "--user=root", f"--datadir={self.dir / 'data'}",
+             f"--port={self.port}", "--bind-address=127.0.0.1", f"--socket={self.socket}",
+             f"--pid-file={self.dir / 'mariadb.pid'}", "--skip-log-bin",
+             "--innodb-flush-log-at-trx-commit=2", "--innodb-buffer-pool-size=128M",
+             "--innodb-doublewrite=0", "--max-connections=300",
+             # Deliberately not UTC and not utf8mb4: our code must not depend on either.
+             "--default-time-zone=+05:30", "--character-set-server=latin1",
+             "--collation-server=latin1_swedish_ci"],
+            stdout=log, stderr=log,
+        )
+        wait_for_port(self.port, process=self.process)
+
+    def stop(self):
+        """Stop at once, as a crash would; `boot` brings it back."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def sql(self, statement):
+        client = shutil.which("mariadb") or shutil.which("mysql")
+        subprocess.run([client, "--no-defaults", "-uroot", f"--socket={self.socket}", "-e",
+                        statement], check=True, stdout=subprocess.DEVNULL)
+
+    def admin_url(self, database=""):
+        return f"mysql+mysqlconnector://board:board@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self):
+        name = f"board_{uuid.uuid4().hex[:10]}"
+        # The database's default stays latin1: our tables must ask for utf8mb4 themselves.
+        self.sql(f"CREATE DATABASE `{name}`")
+        return self.admin_url(name)
+
+
+SERVERS = {"postgresql": PostgreSQL, "mariadb": MariaDB}
