@@ -5,7 +5,7 @@ from pathlib import Path
 from flask import Flask, Request
 from sqlalchemy import event
 
-from . import errors, templating
+from . import errors, security, templating
 from .config import check_driver_installed, config_class, engine_options, normalise_database_url
 from .extensions import csrf, db, migrate
 
@@ -39,6 +39,7 @@ def create_app(config_name=None, overrides=None):
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", sqlite_pragmas)
 
+    security.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
     from .views import bp

@@ -115,6 +115,16 @@ class Config:
     BOARD_POLL_SECONDS = env_int("BOARD_POLL_SECONDS", 5)
     BOARD_TIMEZONE = os.environ.get("BOARD_TIMEZONE") or "UTC"
 
+    # Abuse: Flask-Limiter notation; several workers or hosts share counts through Redis or
+    # memcached (e.g. redis://localhost:6379), one process through memory://.
+    BOARD_POST_LIMIT = os.environ.get("BOARD_POST_LIMIT") or "5 per minute;50 per day"
+    RATELIMIT_STORAGE_URI = os.environ.get("BOARD_RATELIMIT_STORAGE_URI") or "memory://"
+    RATELIMIT_ENABLED = env_bool("BOARD_RATELIMIT_ENABLED", True)
+    RATELIMIT_HEADERS_ENABLED = True
+    BOARD_DUPLICATE_SECONDS = env_int("BOARD_DUPLICATE_SECONDS", 10)
+    # How many proxies in front of us set X-Forwarded-*; 0 trusts no header at all.
+    BOARD_TRUSTED_PROXIES = env_int("BOARD_TRUSTED_PROXIES", 0)
+
     MAX_CONTENT_LENGTH = 64 * 1024
     # A tab left open for a day must still be able to post: tokens are bound to the
     # signed session, not to a clock.
@@ -144,6 +154,7 @@ class DevelopmentConfig(Config):
 class TestingConfig(Config):
     TESTING = True
     SECRET_KEY = "testing-secret-key"
+    BOARD_POST_LIMIT = "1000 per minute"  # tests of the limit set their own
 
 
 class ProductionConfig(Config):

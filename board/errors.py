@@ -1,6 +1,7 @@
 """Error pages: a full page for browsers, a fragment for htmx; never a trace, SQL or path."""
 
 from flask import current_app, render_template
+from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -31,6 +32,13 @@ def http_error(error):
     return render_error(error.code, error.description)
 
 
+def too_many_requests(error):
+    return render_error(
+        429, f"You are posting faster than this board allows ({error.description}). "
+        "Wait a little, then try again: your text is still in the box."
+    )
+
+
 def database_unavailable(error):
     db.session.rollback()
     current_app.logger.error("database unavailable", exc_info=error)
@@ -49,6 +57,7 @@ def internal_error(error):
 
 def init_app(app):
     app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(RateLimitExceeded, too_many_requests)
     app.register_error_handler(OperationalError, database_unavailable)
     app.register_error_handler(InterfaceError, database_unavailable)
     app.register_error_handler(UnicodeDecodeError, undecodable_body)

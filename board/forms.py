@@ -43,6 +43,8 @@ class CommentForm(FlaskForm):
             printable,
         ],
     )
+    # A honeypot: hidden from people by CSS, filled in by bots that fill in everything.
+    website = StringField("Leave this field empty")
 
 
 class ListingArgs:

@@ -6,9 +6,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from . import models
-from .extensions import db
+from .extensions import db, limiter
 from .forms import CommentForm, ListingArgs
-from .htmx import is_htmx, render, vary_on_htmx
+from .htmx import is_htmx, vary_on_htmx
+from .security import counts_against_limit, first_post_of, post_limit
 
 bp = Blueprint("board", __name__)
 bp.after_request(vary_on_htmx)
@@ -52,16 +53,25 @@ def list_comments():
 
 
 @bp.post("/comments")
+@limiter.limit(post_limit, deduct_when=counts_against_limit)
 def create_comment():
     if request.mimetype not in FORM_TYPES:
         abort(415, "Send the comment as a form (application/x-www-form-urlencoded).")
     form = CommentForm()
     if not form.validate():
         return form_rejected(form, 422)
-    comment = models.add(form.author.data, form.content.data)
-    if is_htmx():
-        return render_template("_comment.html", comment=comment), 201
-    return redirect(url_for(".index"), 303)
+    if form.website.data or not first_post_of(form.content.data):
+        # A bot, or a repeat of what this client just posted: looks accepted, stores nothing.
+        return posted(None)
+    return posted(models.add(form.author.data, form.content.data))
+
+
+def posted(comment):
+    if not is_htmx():
+        return redirect(url_for(".index"), 303)
+    if comment is None:
+        return "", 201
+    return render_template("_comment.html", comment=comment), 201
 
 
 @bp.errorhandler(CSRFError)

@@ -1,0 +1,91 @@
+"""Response headers, the proxy boundary, request ids, and the guards against abusive posting."""
+
+import hashlib
+import logging
+import re
+import uuid
+
+from flask import current_app, g, has_request_context, request
+from flask.logging import default_handler
+from flask_limiter.util import get_remote_address
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .extensions import limiter
+
+# Scripts and styles from our own origin only: no inline code, no eval (htmx is configured for it).
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def set_request_id():
+    # A proxy's id is kept only when we trust the proxy, and only if it looks like an id.
+    incoming = request.headers.get("X-Request-ID", "")
+    trusted = current_app.config["BOARD_TRUSTED_PROXIES"] > 0
+    g.request_id = incoming if trusted and REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+
+
+def add_headers(response):
+    for name, value in HEADERS.items():
+        response.headers.setdefault(name, value)
+    response.headers["X-Request-ID"] = g.get("request_id", "-")
+    return response
+
+
+class RequestIdFilter(logging.Filter):
+    """Puts the request id on every log record, so an error can be found from a user's report."""
+
+    def filter(self, record):
+        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
+        return True
+
+
+def first_post_of(content):
+    """False when this client sent the same content within BOARD_DUPLICATE_SECONDS.
+
+    Counted in the rate limiter's storage, so workers that share Redis share the memory too.
+    """
+    window = current_app.config["BOARD_DUPLICATE_SECONDS"]
+    if window <= 0 or not current_app.config["RATELIMIT_ENABLED"]:
+        return True
+    digest = hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()
+    key = f"board/duplicate/{get_remote_address()}/{digest}"
+    return limiter.storage.incr(key, window) == 1
+
+
+def post_limit():
+    return current_app.config["BOARD_POST_LIMIT"]
+
+
+def counts_against_limit(response):
+    # Only posts that were accepted use up the allowance; a typo fixed after a 422 does not.
+    return response.status_code in (201, 303)
+
+
+def init_app(app):
+    proxies = app.config["BOARD_TRUSTED_PROXIES"]
+    if proxies > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+    limiter.init_app(app)
+    app.before_request(set_request_id)
+    app.after_request(add_headers)
+    default_handler.addFilter(RequestIdFilter())
+    default_handler.setFormatter(logging.Formatter(
+        "[%(asctime)s] %(levelname)s request=%(request_id)s in %(module)s: %(message)s"
+    ))
