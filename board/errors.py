@@ -35,7 +35,7 @@ def http_error(error):
 def too_many_requests(error):
     return render_error(
         429, f"You are posting faster than this board allows ({error.description}). "
-        "Wait a little, then try again: your text is still in the box."
+        "Wait a little, then try again."
     )
 
 
