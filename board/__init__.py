@@ -2,19 +2,15 @@
 
 from pathlib import Path
 
-from flask import Flask, Request
+from flask import Flask
 from sqlalchemy import event
 
 from . import errors, security, templating
 from .config import check_driver_installed, config_class, engine_options, normalise_database_url
 from .extensions import csrf, db, migrate
+from .forms import StrictRequest
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-class StrictRequest(Request):
-    # A body that is not UTF-8 is refused (400), not silently patched with U+FFFD.
-    encoding_errors = "strict"
 
 
 def create_app(config_name=None, overrides=None):

@@ -126,6 +126,8 @@ class Config:
     BOARD_TRUSTED_PROXIES = env_int("BOARD_TRUSTED_PROXIES", 0)
 
     MAX_CONTENT_LENGTH = 64 * 1024
+    # Static URLs carry ?v=<content hash> (board/templating.py), so browsers may keep them a year.
+    SEND_FILE_MAX_AGE_DEFAULT = 365 * 24 * 3600
     # A tab left open for a day must still be able to post: tokens are bound to the
     # signed session, not to a clock.
     WTF_CSRF_TIME_LIMIT = None

@@ -47,10 +47,6 @@ def database_unavailable(error):
     )
 
 
-def undecodable_body(error):
-    return render_error(400, "The request is not valid UTF-8 text.")
-
-
 def internal_error(error):
     return render_error(500, InternalServerError.description)
 
@@ -60,5 +56,4 @@ def init_app(app):
     app.register_error_handler(RateLimitExceeded, too_many_requests)
     app.register_error_handler(OperationalError, database_unavailable)
     app.register_error_handler(InterfaceError, database_unavailable)
-    app.register_error_handler(UnicodeDecodeError, undecodable_body)
     app.register_error_handler(500, internal_error)

@@ -1,8 +1,12 @@
 """What a valid comment is: the one place that says so."""
 
 import re
+from urllib.parse import parse_qsl
 
+from flask import Request
 from flask_wtf import FlaskForm
+from werkzeug.exceptions import BadRequest
+from werkzeug.formparser import FormDataParser
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
@@ -10,6 +14,21 @@ from .models import AUTHOR_MAX, CONTENT_MAX
 
 # C0 controls except tab and newline, DEL, C1 controls, and lone surrogates (not encodable).
 FORBIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+class StrictFormDataParser(FormDataParser):
+    """Werkzeug keeps undecodable %-escapes as text; we refuse a body that is not UTF-8."""
+
+    def _parse_urlencoded(self, stream, mimetype, content_length, options):
+        try:
+            items = parse_qsl(stream.read().decode(), keep_blank_values=True, errors="strict")
+        except UnicodeDecodeError:
+            raise BadRequest("The request is not valid UTF-8 text.") from None
+        return stream, self.cls(items), self.cls()
+
+
+class StrictRequest(Request):
+    form_data_parser_class = StrictFormDataParser
 
 
 def normalise(value):

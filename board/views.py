@@ -14,7 +14,6 @@ from .security import counts_against_limit, first_post_of, post_limit
 bp = Blueprint("board", __name__)
 bp.after_request(vary_on_htmx)
 
-FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def listing_args():
@@ -55,7 +54,7 @@ def list_comments():
 @bp.post("/comments")
 @limiter.limit(post_limit, deduct_when=counts_against_limit)
 def create_comment():
-    if request.mimetype not in FORM_TYPES:
+    if request.mimetype != "application/x-www-form-urlencoded":
         abort(415, "Send the comment as a form (application/x-www-form-urlencoded).")
     form = CommentForm()
     if not form.validate():

@@ -44,3 +44,9 @@ def add_comments(app, n, start=None, step=timedelta(seconds=1), author="Seeder")
         db.session.add_all(comments)
         db.session.commit()
         return [comment.id for comment in comments]
+
+
+def textarea_value(textarea):
+    """What a browser shows: HTML drops one line break right after <textarea>."""
+    text = textarea.get_text()
+    return text[2:] if text.startswith("\r\n") else text.removeprefix("\n")

@@ -1,0 +1,161 @@
+"""Configuration: config classes, DATABASE_URL forms, engine options, refusals at start."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from board import create_app
+from board.config import ConfigError, normalise_database_url
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def sqlite_app(tmp_path, config_name="testing", **overrides):
+    return create_app(config_name, {"DATABASE_URL": f"sqlite:///{tmp_path / 'b.sqlite'}", **overrides})
+
+
+@pytest.mark.parametrize(
+    "name, debug, testing",
+    [("development", True, False), ("testing", False, True), ("staging", False, False),
+     ("production", False, False)],
+)
+def test_config_name_selects_the_config_class(tmp_path, name, debug, testing):
+    app = sqlite_app(tmp_path, name, SECRET_KEY="a-real-secret-for-this-test")
+    assert app.debug is debug
+    assert app.testing is testing
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path):
+    with pytest.raises(SystemExit) as refused:
+        sqlite_app(tmp_path, "production", SECRET_KEY="")
+    message = str(refused.value)
+    assert "SECRET_KEY" in message and "\n" not in message
+
+
+def test_production_refusal_is_one_line_on_the_command_line(tmp_path):
+    env = {**os.environ, "FLASK_CONFIG": "production", "SECRET_KEY": "",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'b.sqlite'}"}
+    result = subprocess.run([sys.executable, "-c", "import flask_app"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_production_cookies_are_secure_and_httponly(tmp_path):
+    app = sqlite_app(tmp_path, "production", SECRET_KEY="a-real-secret-for-this-test")
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_unknown_config_name_is_refused(tmp_path):
+    with pytest.raises(SystemExit, match="FLASK_CONFIG='nope' is unknown"):
+        sqlite_app(tmp_path, "nope")
+
+
+def test_default_database_is_sqlite_in_the_instance_folder(tmp_path):
+    app = create_app("testing", {"DATABASE_URL": None})
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    assert url.get_backend_name() == "sqlite"
+    assert Path(url.database) == Path(app.instance_path) / "board.sqlite"
+
+
+@pytest.mark.parametrize(
+    "given, driver",
+    [
+        ("postgres://u:p@db.example/board", "postgresql+psycopg2"),
+        ("postgresql://u:p@db.example/board", "postgresql+psycopg2"),
+        ("postgresql+psycopg2://u:p@db.example/board", "postgresql+psycopg2"),
+        ("mysql://u:p@db.example/board", "mysql+mysqlconnector"),
+        ("mysql+mysqlconnector://u:p@db.example/board", "mysql+mysqlconnector"),
+        ("mariadb://u:p@db.example/board", "mariadb+mysqlconnector"),
+        ("sqlite:////tmp/board.sqlite", "sqlite"),
+    ],
+)
+def test_bare_and_legacy_schemes_map_to_the_shipped_drivers(given, driver):
+    url = make_url(normalise_database_url(given))
+    assert url.drivername == driver
+    assert url.password == (None if driver == "sqlite" else "p")
+
+
+def test_mysql_urls_ask_for_utf8mb4():
+    url = make_url(normalise_database_url("mysql://u:p@h/d"))
+    assert url.query["charset"] == "utf8mb4"
+    assert url.query["collation"] == "utf8mb4_unicode_ci"
+
+
+def test_passwords_with_special_characters_survive_normalisation():
+    url = make_url(normalise_database_url("mysql://u:p%40ss%2Fw@h/d"))
+    assert url.password == "p@ss/w"
+
+
+@pytest.mark.parametrize(
+    "url, package",
+    [("postgresql+psycopg://u@h/d", "psycopg[binary]"), ("mysql+mysqldb://u@h/d", "mysqlclient"),
+     ("mysql+pymysql://u@h/d", "PyMySQL")],
+)
+def test_a_driver_that_is_not_installed_fails_at_start_naming_the_package(tmp_path, url, package):
+    with pytest.raises(ConfigError) as refused:
+        create_app("testing", {"DATABASE_URL": url})
+    assert f"pip install {package}" in str(refused.value)
+    assert "\n" not in str(refused.value)
+
+
+def test_a_url_that_is_not_a_url_is_refused():
+    with pytest.raises(ConfigError, match="not a database URL"):
+        create_app("testing", {"DATABASE_URL": "definitely not a url"})
+
+
+def test_server_databases_get_pre_ping_and_recycle_through_engine_options():
+    app = create_app("testing", {"DATABASE_URL": "mysql://u:p@127.0.0.1/d", "DB_POOL_RECYCLE": 100})
+    options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert options["pool_pre_ping"] is True
+    assert options["pool_recycle"] == 100
+    assert options["connect_args"] == {"connection_timeout": 2}
+
+
+def test_pool_settings_come_from_the_environment(tmp_path):
+    env = {**os.environ, "BOARD_DB_POOL_RECYCLE": "120", "BOARD_DB_POOL_PRE_PING": "false",
+           "DATABASE_URL": "postgresql://u:p@127.0.0.1/d"}
+    code = ("import flask_app; o = flask_app.app.config['SQLALCHEMY_ENGINE_OPTIONS'];"
+            "print(o['pool_recycle'], o['pool_pre_ping'], o['connect_args'])")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.stdout.split("\n")[0] == "120 False {'connect_timeout': 2}", result.stderr
+
+
+def test_unknown_time_zone_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="BOARD_TIMEZONE"):
+        sqlite_app(tmp_path, BOARD_TIMEZONE="Mars/Olympus_Mons")
+
+
+def test_dotenv_file_is_read_when_present(tmp_path):
+    """A .env beside the project (as on PythonAnywhere) is loaded; real environment wins."""
+    env_file = ROOT / ".env"
+    if env_file.exists():
+        pytest.skip("a developer's own .env is present; not touching it")
+    env_file.write_text("BOARD_POLL_SECONDS=7\nBOARD_TIMEZONE=Europe/Paris\n")
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("BOARD_")}
+        env.update(BOARD_TIMEZONE="Asia/Tokyo", DATABASE_URL=f"sqlite:///{tmp_path / 'b.sqlite'}",
+                   PYTHONPATH=str(ROOT))
+        code = "import flask_app as f; print(f.app.config['BOARD_POLL_SECONDS'], f.app.config['BOARD_TIMEZONE'])"
+        result = subprocess.run([sys.executable, "-c", code], cwd="/", env=env,
+                                capture_output=True, text=True, timeout=60)
+    finally:
+        env_file.unlink()
+    assert result.stdout.strip() == "7 Asia/Tokyo", result.stderr
+
+
+def test_flaskenv_lets_flask_commands_find_the_app():
+    assert "FLASK_APP=flask_app" in (ROOT / ".flaskenv").read_text()
+    result = subprocess.run([sys.executable, "-m", "flask", "routes"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "DATABASE_URL": "sqlite://"})
+    assert result.returncode == 0, result.stderr
+    assert "/comments" in result.stdout
