@@ -1,0 +1,184 @@
+"""What must hold on SQLite, MariaDB and PostgreSQL alike: text byte for byte, time in UTC with
+microseconds, connections that survive the server dropping them."""
+
+from datetime import datetime, timezone
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import event, text
+
+from board import models
+from board.extensions import db
+from tests.conftest import make_app
+from tests.helpers import HTMX, csrf_token, post, soup
+
+SERVER_DIALECTS = pytest.mark.parametrize("dialect", ["postgresql", "mariadb"], indirect=True, scope="session")
+
+TEXTS = [
+    "emoji 😀🎉👩‍👩‍👧‍👦 flags 🇺🇦🇯🇵",
+    "math 𝕏𝔸𝕄 𝟘𝟙 and old italic 𐌰𐌱",
+    "CJK 漢字かなカナ 한국어, and a rare one: 𠜎𠜱",
+    "combining e\u0301 vs é, RTL שלום مرحبا, ZWJ a\u200db",
+    "quotes ' \" ` backslash \\ percent % underscore _",
+]
+
+
+def stored_contents(app):
+    with app.app_context():
+        return db.session.scalars(sa.select(models.Comment.content).order_by(models.Comment.id)).all()
+
+
+@pytest.mark.parametrize("content", TEXTS)
+def test_four_byte_utf8_round_trips_byte_for_byte(app, client, content):
+    author = content[:64]
+    assert post(client, content, author=author, htmx=True).status_code == 201
+    [stored] = stored_contents(app)
+    assert stored.encode("utf-8") == content.encode("utf-8")
+    article = soup(client.get("/")).select_one("article")
+    assert article.select_one(".content").get_text() == content
+    assert article.select_one(".author").get_text() == author
+
+
+def test_4096_four_byte_characters_fit(app, client):
+    content = "😀" * 4096
+    assert post(client, content, htmx=True).status_code == 201
+    assert stored_contents(app) == [content]
+
+
+def test_nul_never_reaches_the_database(app, client):
+    assert post(client, "nul\x00byte", htmx=True).status_code == 422
+    assert stored_contents(app) == []
+
+
+def test_posted_round_trips_in_utc_with_microseconds(app, client, clock):
+    clock.now = datetime(2017, 7, 7, 18, 47, 5, 123456, tzinfo=timezone.utc)
+    post(client, "precise")
+    with app.app_context():
+        posted = db.session.scalar(sa.select(models.Comment.posted))
+        raw = db.session.execute(text("SELECT posted FROM comments")).scalar()
+    assert posted == clock.now and posted.tzinfo == timezone.utc
+    if isinstance(raw, str):
+        raw = datetime.fromisoformat(raw)
+    assert raw == datetime(2017, 7, 7, 18, 47, 5, 123456)  # stored as UTC wall time
+    assert 'datetime="2017-07-07T18:47:05Z"' in client.get("/").get_data(as_text=True)
+
+
+SESSION_ZONES = {
+    "postgresql": "SET TIME ZONE 'Asia/Tokyo'",
+    "mariadb": "SET time_zone = '-08:00'",
+    "sqlite": None,
+}
+
+
+def test_a_session_time_zone_other_than_utc_shifts_nothing(dialect, migrated_database, clock):
+    """The servers already run in non-UTC zones (tests/servers.py); here the session moves too."""
+    app = make_app(migrated_database)
+    statement = SESSION_ZONES[dialect]
+    with app.app_context():
+        if statement:
+            @event.listens_for(db.engine, "connect")
+            def set_zone(dbapi_connection, _record):
+                cursor = dbapi_connection.cursor()
+                cursor.execute(statement)
+                cursor.close()
+        clock.now = datetime(2024, 2, 29, 23, 59, 59, 999999, tzinfo=timezone.utc)
+        models.add("Zed", "leap day, late")
+        db.session.remove()
+        posted = db.session.scalar(sa.select(models.Comment.posted))
+        db.session.execute(text("DELETE FROM comments"))
+        db.session.commit()
+        db.engine.dispose()
+    assert posted == clock.now
+
+
+@pytest.mark.parametrize("dialect", ["mariadb"], indirect=True, scope="session")
+def test_connection_and_table_use_utf8mb4_on_mariadb_despite_a_latin1_server(app, dialect):
+    with app.app_context():
+        server = db.session.scalar(text("SELECT @@character_set_server"))
+        connection = db.session.execute(
+            text("SELECT @@character_set_connection, @@character_set_client, @@character_set_results")
+        ).one()
+        table = db.session.scalar(text(
+            "SELECT TABLE_COLLATION FROM information_schema.TABLES "
+            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'comments'"))
+        column = db.session.execute(text(
+            "SELECT CHARACTER_SET_NAME, COLUMN_TYPE FROM information_schema.COLUMNS "
+            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'comments' AND COLUMN_NAME = 'content'"
+        )).one()
+        posted = db.session.scalar(text(
+            "SELECT COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
+            "AND TABLE_NAME = 'comments' AND COLUMN_NAME = 'posted'"))
+    assert server == "latin1"
+    assert tuple(connection) == ("utf8mb4", "utf8mb4", "utf8mb4")
+    assert table == "utf8mb4_unicode_ci"
+    assert tuple(column) == ("utf8mb4", "varchar(4096)")
+    assert posted == "datetime(6)"
+
+
+@SERVER_DIALECTS
+def test_hex_of_stored_text_is_its_utf8_encoding(app, client, dialect):
+    content = TEXTS[0] + TEXTS[2]
+    post(client, content)
+    hex_of = {"mariadb": "HEX(content)", "postgresql": "encode(convert_to(content, 'UTF8'), 'hex')"}
+    with app.app_context():
+        stored = db.session.scalar(text(f"SELECT {hex_of[dialect]} FROM comments"))
+    assert bytes.fromhex(stored) == content.encode("utf-8")
+
+
+BACKEND_ID = {"postgresql": "SELECT pg_backend_pid()", "mariadb": "SELECT CONNECTION_ID()"}
+KILL = {"postgresql": "SELECT pg_terminate_backend({})", "mariadb": "KILL {}"}
+
+
+@SERVER_DIALECTS
+def test_a_connection_killed_by_the_server_is_replaced_before_the_next_request(
+        app, client, dialect, servers):
+    """What PythonAnywhere does to idle MySQL connections: pool_pre_ping must catch it."""
+    assert client.get("/").status_code == 200
+    with app.app_context():
+        assert db.engine.pool._pre_ping is True
+        assert db.engine.pool._recycle == 280
+        with db.engine.connect() as connection:
+            victim = connection.scalar(text(BACKEND_ID[dialect]))
+    admin = sa.create_engine(servers(dialect).admin_url(), poolclass=sa.pool.NullPool)
+    with admin.connect() as connection:
+        connection.execute(text(KILL[dialect].format(int(victim))))
+        connection.commit()
+    admin.dispose()
+
+    assert client.get("/").status_code == 200
+    assert post(client, "still here", htmx=True).status_code == 201
+    with app.app_context():
+        with db.engine.connect() as connection:
+            assert connection.scalar(text(BACKEND_ID[dialect])) != victim
+
+
+UNREACHABLE = {
+    "sqlite": "sqlite:////nonexistent-dir/board.sqlite",
+    "postgresql": "postgresql+psycopg2://board@127.0.0.1:1/board",
+    "mariadb": "mysql+mysqlconnector://board:board@127.0.0.1:1/board",
+}
+
+
+def test_unreachable_database_answers_503_not_500(dialect):
+    app = make_app(UNREACHABLE[dialect])
+    client = app.test_client()
+    health = client.get("/healthz")
+    assert health.status_code == 503 and health.json == {"status": "unavailable"}
+    page = client.get("/")
+    assert page.status_code == 503
+    assert "database cannot be reached" in soup(page).get_text()
+    fragment = client.get("/comments?after=0", headers=HTMX)
+    assert fragment.status_code == 503 and soup(fragment).find("html") is None
+    body = page.get_data(as_text=True)
+    assert "Traceback" not in body and "sqlalchemy" not in body.lower()
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_post_to_an_unreachable_database_is_a_503(dialect, client):
+    token = csrf_token(client)  # a session and token from the working board; same secret key
+    broken = make_app(UNREACHABLE[dialect]).test_client()
+    broken.set_cookie("session", client.get_cookie("session").value)
+    response = broken.post("/comments", data={"content": "lost?", "csrf_token": token}, headers=HTMX)
+    assert response.status_code == 503
+    assert "Nothing was saved" in soup(response).get_text()

@@ -1,0 +1,123 @@
+"""Migrations replay the tutorial's schema history on every database without losing a row."""
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import flask_migrate
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from board.extensions import db
+from tests.conftest import make_app
+
+ROOT = Path(__file__).resolve().parent.parent
+FIRST, POSTED, HEAD = "4dbb02ddd7ad", "8c9a687cd9d4", "d1aaf8db7780"
+TEXTS = ["plain", "emoji 😀 and 𝕏 and 漢字", "x" * 4096, "line\nbreaks\tand tabs", "'quotes\" \\ %"]
+
+
+def rows(columns):
+    with db.engine.connect() as connection:
+        result = connection.execute(sa.text(f"SELECT id, {columns} FROM comments ORDER BY id"))
+        return [tuple(row) for row in result]
+
+
+def insert(**values):
+    names = ", ".join(values)
+    params = ", ".join(f":{name}" for name in values)
+    with db.engine.begin() as connection:
+        connection.execute(sa.text(f"INSERT INTO comments ({names}) VALUES ({params})"), values)
+
+
+def utc(value):
+    """Read a raw DATETIME column back as aware UTC (drivers return naive values)."""
+    if isinstance(value, str):  # SQLite returns text for raw SELECTs
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=timezone.utc)
+
+
+def columns():
+    return {column["name"] for column in sa.inspect(db.engine).get_columns("comments")}
+
+
+def test_history_is_linear_and_starts_with_the_tutorial_table():
+    script = ScriptDirectory(str(ROOT / "migrations"))
+    revisions = [rev.revision for rev in script.walk_revisions("base", "heads")][::-1]
+    assert revisions == [FIRST, POSTED, HEAD]
+    for revision in script.walk_revisions():
+        source = Path(revision.path).read_text()
+        assert "def downgrade():" in source and "pass\n" not in source.split("def downgrade")[1]
+
+
+def test_upgrade_downgrade_upgrade_keeps_every_row(empty_database):
+    app = make_app(empty_database)
+    with app.app_context():
+        flask_migrate.upgrade(revision=FIRST)
+        assert columns() == {"id", "content"}
+        for text in TEXTS:
+            insert(content=text)
+
+        before = datetime.now(timezone.utc).replace(microsecond=0)
+        flask_migrate.upgrade(revision=POSTED)
+        assert columns() == {"id", "content", "posted"}
+        backfilled = rows("content, posted")
+        assert [row[1] for row in backfilled] == TEXTS
+        for _, _, posted in backfilled:  # the migration's own time, in UTC, not NULL
+            assert before - timedelta(seconds=1) <= utc(posted) <= datetime.now(timezone.utc)
+        exact = datetime(2017, 7, 7, 18, 47, 5, 123456)
+        insert(content="with a time", posted=exact)
+
+        flask_migrate.upgrade()
+        assert columns() == {"id", "content", "posted", "author"}
+        at_head = rows("content, posted")
+        assert at_head == backfilled + [at_head[-1]]
+        assert utc(at_head[-1][2]) == exact.replace(tzinfo=timezone.utc)
+        insert(content="signed", posted=exact, author="Zoë 😀")
+
+        flask_migrate.downgrade(revision=POSTED)
+        assert columns() == {"id", "content", "posted"}
+        assert rows("content, posted") == at_head + [rows("content, posted")[-1]]
+
+        flask_migrate.downgrade(revision=FIRST)
+        assert [row[1] for row in rows("content")] == TEXTS + ["with a time", "signed"]
+
+        flask_migrate.downgrade(revision="base")
+        assert not sa.inspect(db.engine).has_table("comments")
+
+        flask_migrate.upgrade()
+        insert(content="after a full round trip", posted=exact, author="Ann")
+        assert rows("content, author") == [(rows("content")[0][0], "after a full round trip", "Ann")]
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_models_and_migrations_do_not_drift(empty_database):
+    app = make_app(empty_database)
+    with app.app_context():
+        flask_migrate.upgrade()
+        with db.engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, db.metadata) == []
+        db.engine.dispose()
+
+
+def test_flask_db_check_reports_no_pending_changes(empty_database):
+    app = make_app(empty_database)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    result = runner.invoke(args=["db", "check"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_index_serves_newest_first_listing(empty_database):
+    app = make_app(empty_database)
+    with app.app_context():
+        flask_migrate.upgrade()
+        indexes = sa.inspect(db.engine).get_indexes("comments")
+        assert {"name": "ix_comments_posted_id", "columns": ["posted", "id"]} in [
+            {"name": index["name"], "columns": index["column_names"]} for index in indexes
+        ]
+        db.engine.dispose()
