@@ -85,7 +85,7 @@ def init_app(app):
     limiter.init_app(app)
     app.before_request(set_request_id)
     app.after_request(add_headers)
-    default_handler.addFilter(RequestIdFilter())
+    app.logger.addFilter(RequestIdFilter())
     default_handler.setFormatter(logging.Formatter(
         "[%(asctime)s] %(levelname)s request=%(request_id)s in %(module)s: %(message)s"
     ))

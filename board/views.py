@@ -88,7 +88,8 @@ def form_rejected(form, status):
     return render_template("_form.html", form=form), status, headers
 
 
-@bp.get("/comments/<int:comment_id>")
+# Ids beyond a signed 64-bit integer cannot exist: 404, not an overflow in the driver.
+@bp.get("/comments/<int(min=1, max=9223372036854775807):comment_id>")
 def show_comment(comment_id):
     comment = db.get_or_404(models.Comment, comment_id, description="There is no such comment.")
     return render_template("comment.html", comment=comment)

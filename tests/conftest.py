@@ -91,14 +91,27 @@ def make_app(url, **overrides):
 
 
 @pytest.fixture
-def app(migrated_database):
-    app = make_app(migrated_database)
-    yield app
-    with app.app_context():
-        db.session.remove()
-        with db.engine.begin() as connection:
-            connection.execute(text("DELETE FROM comments"))
-        db.engine.dispose()
+def app_factory(migrated_database):
+    """Apps on the session's database with settings of the test's own; emptied afterwards."""
+    made = []
+
+    def factory(config_name="testing", **overrides):
+        made.append(create_app(config_name, {"DATABASE_URL": migrated_database, **overrides}))
+        return made[-1]
+
+    yield factory
+    for number, app in enumerate(made):
+        with app.app_context():
+            db.session.remove()
+            if number == 0:
+                with db.engine.begin() as connection:
+                    connection.execute(text("DELETE FROM comments"))
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(app_factory):
+    return app_factory()
 
 
 @pytest.fixture

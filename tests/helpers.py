@@ -50,3 +50,10 @@ def textarea_value(textarea):
     """What a browser shows: HTML drops one line break right after <textarea>."""
     text = textarea.get_text()
     return text[2:] if text.startswith("\r\n") else text.removeprefix("\n")
+
+
+def error_message(response):
+    """The message a person reads on a refusal: an error page's, or the form's next to a field."""
+    html = soup(response)
+    return " ".join(tag.get_text(" ", strip=True)
+                    for tag in html.select(".error-message, .form-error, .field-error"))

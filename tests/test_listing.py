@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.helpers import HTMX, add_comments, post, soup
+from tests.helpers import HTMX, add_comments, error_message, post, soup
 
 
 def ids_in(html):
@@ -149,7 +149,7 @@ def test_listing_answers_vary_on_hx_request(client):
 def test_invalid_cursors_and_limits_are_a_400_with_a_reason(client, path, headers, query):
     response = client.get(f"{path}?{query}", headers=headers)
     assert response.status_code == 400
-    assert soup(response).select_one(".error-message").get_text(strip=True)
+    assert error_message(response)
 
 
 def test_unknown_cursor_gives_an_empty_older_page(client):
