@@ -2,7 +2,7 @@
 
 from flask import current_app, render_template
 from flask_limiter.errors import RateLimitExceeded
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .extensions import db
@@ -39,8 +39,20 @@ def too_many_requests(error):
     )
 
 
-def database_unavailable(error):
+def unavailable(error):
+    """Is this the database being away (503), rather than a bug in a query (500)?
+
+    A driver error SQLAlchemy cannot classify (mysql-connector's ConnectionTimeoutError) comes
+    as a bare DBAPIError; those arise at connection level, so they count as unavailability.
+    """
+    return isinstance(error, (OperationalError, InterfaceError)) or type(error) is DBAPIError
+
+
+def database_error(error):
     db.session.rollback()
+    if not unavailable(error):
+        current_app.logger.error("database error", exc_info=error)
+        return internal_error(error)
     current_app.logger.error("database unavailable", exc_info=error)
     return render_error(
         503, "The board's database cannot be reached. Nothing was saved; try again in a moment."
@@ -54,6 +66,5 @@ def internal_error(error):
 def init_app(app):
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(RateLimitExceeded, too_many_requests)
-    app.register_error_handler(OperationalError, database_unavailable)
-    app.register_error_handler(InterfaceError, database_unavailable)
+    app.register_error_handler(DBAPIError, database_error)
     app.register_error_handler(500, internal_error)

@@ -3,9 +3,10 @@
 from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from . import models
+from .errors import unavailable
 from .extensions import db, limiter
 from .forms import CommentForm, ListingArgs
 from .htmx import is_htmx, vary_on_htmx
@@ -99,7 +100,9 @@ def show_comment(comment_id):
 def healthz():
     try:
         db.session.execute(text("SELECT 1"))
-    except (OperationalError, InterfaceError):
+    except DBAPIError as error:
+        if not unavailable(error):
+            raise
         db.session.rollback()
         return jsonify(status="unavailable"), 503
     return jsonify(status="ok")

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import flask_migrate
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import text
 
 from board import create_app, models
+from board.config import normalise_database_url
 from board.extensions import db
 from tests.servers import SERVERS, Unavailable
 
@@ -100,13 +102,14 @@ def app_factory(migrated_database):
         return made[-1]
 
     yield factory
-    for number, app in enumerate(made):
+    for app in made:
         with app.app_context():
-            db.session.remove()
-            if number == 0:
-                with db.engine.begin() as connection:
-                    connection.execute(text("DELETE FROM comments"))
+            db.session.remove()  # before the DELETE, or PostgreSQL waits on an idle transaction
             db.engine.dispose()
+    engine = sa.create_engine(normalise_database_url(migrated_database), poolclass=sa.pool.NullPool)
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM comments"))
+    engine.dispose()
 
 
 @pytest.fixture

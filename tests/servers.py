@@ -171,3 +171,36 @@ class MariaDB:
 
 
 SERVERS = {"postgresql": PostgreSQL, "mariadb": MariaDB}
+
+
+class Gunicorn:
+    """The app served by a real gunicorn on loopback, for load and end-to-end tests."""
+
+    def __init__(self, database_url, workers=2, config=None, **env):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        root = Path(__file__).resolve().parent.parent
+        command = [str(Path(os.sys.executable).parent / "gunicorn"), "--workers", str(workers),
+                   "--bind", f"127.0.0.1:{self.port}", "--graceful-timeout", "5", "--chdir", str(root)]
+        if config:
+            command += ["--config", str(config)]
+        self.command = command + ["flask_app:app"]
+        self.env = {**os.environ, "DATABASE_URL": database_url, "FLASK_CONFIG": "production",
+                    "SECRET_KEY": "gunicorn-test-secret-key-not-for-production", **env}
+        self.process = None
+
+    def __enter__(self):
+        self.process = subprocess.Popen(self.command, env=self.env, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.PIPE)
+        wait_for_port(self.port, process=self.process)
+        return self
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.stderr = self.process.stderr.read().decode(errors="replace")
+        self.process.stderr.close()
