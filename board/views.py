@@ -76,7 +76,8 @@ def posted(comment):
 
 @bp.errorhandler(CSRFError)
 def csrf_failed(error):
-    form = CommentForm(meta={"csrf": False})
+    # Only a form body is read back into the form: a JSON body may not even parse.
+    form = CommentForm(formdata=request.form, meta={"csrf": False})
     form.form_errors.append("This form had expired. Your text is kept: press Post again.")
     return form_rejected(form, 400)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import flask_migrate
 import pytest
+from hypothesis import settings
 import sqlalchemy as sa
 from sqlalchemy import text
 
@@ -21,6 +22,11 @@ from board.extensions import db
 from tests.servers import SERVERS, Unavailable
 
 DIALECTS = ["sqlite", "postgresql", "mariadb"]
+
+# CI replays the same examples every run, so a red build is reproducible; locally they vary.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 def unavailable(reason):
