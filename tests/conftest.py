@@ -19,7 +19,7 @@ from sqlalchemy import text
 from board import create_app, models
 from board.config import normalise_database_url
 from board.extensions import db
-from tests.servers import SERVERS, Unavailable
+from tests.servers import Unavailable, server_for
 
 DIALECTS = ["sqlite", "postgresql", "mariadb"]
 
@@ -55,7 +55,7 @@ def servers(server_root):
             unavailable(failed[name])
         if name not in started:
             try:
-                started[name] = SERVERS[name](server_root).start()
+                started[name] = server_for(name, server_root).start()
             except Unavailable as error:
                 failed[name] = str(error)
                 unavailable(str(error))

@@ -15,6 +15,8 @@ import time
 import uuid
 from pathlib import Path
 
+import sqlalchemy as sa
+
 PG_BIN = Path(os.environ.get("BOARD_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
 
 
@@ -170,7 +172,43 @@ class MariaDB:
         return self.admin_url(name)
 
 
+class External:
+    """A server of your own, named by BOARD_TEST_POSTGRESQL_URL or BOARD_TEST_MARIADB_URL: an
+    account that may create databases. Each test database is created on it; fault tests, which
+    stop and start the server, are skipped."""
+
+    def __init__(self, name, url):
+        self.name, self.url = name, sa.engine.make_url(url)
+
+    def start(self):
+        return self
+
+    def admin_url(self, database=None):
+        return self.url.set(database=database or self.url.database).render_as_string(False)
+
+    def create_database(self):
+        name = f"board_{uuid.uuid4().hex[:10]}"
+        engine = sa.create_engine(self.admin_url(), isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            quote = '"' if self.name == "postgresql" else "`"
+            connection.execute(sa.text(f"CREATE DATABASE {quote}{name}{quote}"))
+        engine.dispose()
+        return self.admin_url(name)
+
+    def stop(self):
+        pass
+
+    def boot(self):
+        pass
+
+
 SERVERS = {"postgresql": PostgreSQL, "mariadb": MariaDB}
+
+
+def server_for(name, base):
+    """Your own server if its URL is set, else one we start ourselves."""
+    url = os.environ.get(f"BOARD_TEST_{name.upper()}_URL")
+    return External(name, url) if url else SERVERS[name](base)
 
 
 class Gunicorn:

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from tests.servers import free_port
+from tests.servers import External, free_port
 from tests.helpers import HTMX, count, csrf_token, error_message, post, soup
 
 SERVER_DIALECTS = pytest.mark.parametrize("dialect", ["postgresql", "mariadb"], indirect=True,
@@ -21,6 +21,8 @@ def test_database_stopped_mid_session_gives_503_then_recovers_without_restart(
     token = csrf_token(client)
     assert post(client, "before the outage", htmx=True).status_code == 201
     server = servers(dialect)
+    if isinstance(server, External):
+        pytest.skip("an external server (BOARD_TEST_*_URL) is not ours to stop")
     server.stop()
     try:
         started = time.monotonic()
