@@ -114,6 +114,11 @@ class Config:
     BOARD_PAGE_SIZE = 50
     BOARD_POLL_SECONDS = env_int("BOARD_POLL_SECONDS", 5)
     BOARD_TIMEZONE = os.environ.get("BOARD_TIMEZONE") or "UTC"
+    # How long after posting an author may edit or delete their comment.
+    BOARD_EDIT_MINUTES = env_int("BOARD_EDIT_MINUTES", 15)
+    # A werkzeug password hash (`flask board hash-password`); unset, /moderate does not exist.
+    BOARD_MODERATOR_PASSWORD_HASH = os.environ.get("BOARD_MODERATOR_PASSWORD_HASH") or None
+    BOARD_LOGIN_LIMIT = os.environ.get("BOARD_LOGIN_LIMIT") or "5 per minute;20 per hour"
 
     # Abuse: Flask-Limiter notation; several workers or hosts share counts through Redis or
     # memcached (e.g. redis://localhost:6379), one process through memory://.
@@ -124,6 +129,9 @@ class Config:
     BOARD_DUPLICATE_SECONDS = env_int("BOARD_DUPLICATE_SECONDS", 10)
     # How many proxies in front of us set X-Forwarded-*; 0 trusts no header at all.
     BOARD_TRUSTED_PROXIES = env_int("BOARD_TRUSTED_PROXIES", 0)
+    # How many machines serve this board at once (declared, for `flask board check-config`):
+    # above 1, an SQLite file and memory:// rate-limit counts cannot be shared between them.
+    BOARD_WORKER_HOSTS = env_int("BOARD_WORKER_HOSTS", 1)
 
     MAX_CONTENT_LENGTH = 64 * 1024
     # Static URLs carry ?v=<content hash> (board/templating.py), so browsers may keep them a year.
@@ -150,16 +158,19 @@ class Config:
 
 
 class DevelopmentConfig(Config):
+    BOARD_ENVIRONMENT = "development"  # which class built the app, for check-config
     DEBUG = True
 
 
 class TestingConfig(Config):
+    BOARD_ENVIRONMENT = "testing"
     TESTING = True
     SECRET_KEY = "testing-secret-key"
     BOARD_POST_LIMIT = "1000 per minute"  # tests of the limit set their own
 
 
 class ProductionConfig(Config):
+    BOARD_ENVIRONMENT = "production"
     SESSION_COOKIE_SECURE = True
 
     @classmethod
@@ -174,6 +185,8 @@ class ProductionConfig(Config):
 
 class StagingConfig(ProductionConfig):
     """Production's rules on a rehearsal host."""
+
+    BOARD_ENVIRONMENT = "staging"
 
 
 CONFIGS = {

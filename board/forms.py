@@ -7,7 +7,7 @@ from flask import Request
 from flask_wtf import FlaskForm
 from werkzeug.exceptions import BadRequest
 from werkzeug.formparser import FormDataParser
-from wtforms import StringField, TextAreaField
+from wtforms import PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from .models import AUTHOR_MAX, CONTENT_MAX
@@ -43,6 +43,18 @@ def printable(form, field):
         raise ValidationError("Remove the control characters: only text, tabs and line breaks.")
 
 
+def content_field(label):
+    return TextAreaField(
+        label,
+        filters=[normalise],
+        validators=[
+            DataRequired(message="Write a comment before posting."),
+            Length(max=CONTENT_MAX, message=f"Keep your comment to {CONTENT_MAX} characters."),
+            printable,
+        ],
+    )
+
+
 class CommentForm(FlaskForm):
     author = StringField(
         "Name",
@@ -53,21 +65,26 @@ class CommentForm(FlaskForm):
             printable,
         ],
     )
-    content = TextAreaField(
-        "Comment",
-        filters=[normalise],
-        validators=[
-            DataRequired(message="Write a comment before posting."),
-            Length(max=CONTENT_MAX, message=f"Keep your comment to {CONTENT_MAX} characters."),
-            printable,
-        ],
-    )
+    content = content_field("Comment")
     # A honeypot: hidden from people by CSS, filled in by bots that fill in everything.
     website = StringField("Leave this field empty")
 
 
+class EditForm(FlaskForm):
+    content = content_field("Edit your comment")
+
+
+class ConfirmForm(FlaskForm):
+    """A button and its CSRF token: delete, hide, unhide, log out."""
+
+
+class LoginForm(FlaskForm):
+    password = PasswordField("Moderator password", validators=[DataRequired("Enter the password.")])
+
+
 class ListingArgs:
-    """Query parameters of a listing: `before` and `after` cursors (comment ids) and `limit`."""
+    """Query parameters of a listing: `before` and `after` cursors (comment ids), `since` (the
+    poll's change cursor) and `limit`."""
 
     CURSOR = re.compile(r"[0-9]{1,18}")  # 18 digits always fit a signed 64-bit id
 
@@ -75,6 +92,7 @@ class ListingArgs:
         self.errors = []
         self.before = self._int(args, "before", 1, 10**18)
         self.after = self._int(args, "after", 0, 10**18)
+        self.since = self._int(args, "since", 0, 10**15)  # milliseconds since 1970
         self.limit = self._int(args, "limit", 1, max_limit)
         if self.limit is None:
             self.limit = default_limit

@@ -1,6 +1,6 @@
 """The Comment model and the queries the views need, each one indexed."""
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
 
 import sqlalchemy as sa
@@ -11,6 +11,10 @@ from .extensions import db
 
 CONTENT_MAX = 4096
 AUTHOR_MAX = 64
+# A comment's life: shown; hidden by a moderator (can come back); deleted by its author or a
+# moderator (kept for audit, never shown). Purging removes the row itself.
+VISIBLE, HIDDEN, DELETED = "visible", "hidden", "deleted"
+STATES = (VISIBLE, HIDDEN, DELETED)
 
 
 def clock():
@@ -54,6 +58,8 @@ class Comment(db.Model):
     __table_args__ = (
         # Serves newest-first pages and keyset cursors: ORDER BY posted DESC, id DESC.
         sa.Index("ix_comments_posted_id", "posted", "id"),
+        # Serves the poll's question "what changed since I last asked?".
+        sa.Index("ix_comments_changed", "changed"),
         {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_unicode_ci"},
     )
 
@@ -61,6 +67,10 @@ class Comment(db.Model):
     content: Mapped[str] = mapped_column(sa.String(CONTENT_MAX))
     author: Mapped[str | None] = mapped_column(sa.String(AUTHOR_MAX))
     posted: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    edited: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    state: Mapped[str] = mapped_column(sa.String(16), default=VISIBLE, server_default=VISIBLE)
+    # When an edit, hide, unhide or delete last touched it: open boards pick changes up by this.
+    changed: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     def __repr__(self):
         return f"<Comment {self.id} by {self.author or 'Anonymous'}>"
@@ -76,9 +86,35 @@ class Page(NamedTuple):
         return max((comment.id for comment in self.comments), default=0)
 
 
-# The listing selects only what the comment partial shows: rows, not ORM objects.
-LISTED = sa.select(Comment.id, Comment.author, Comment.content, Comment.posted)
+class Poll(NamedTuple):
+    comments: list  # new since the cursor, newest first
+    changes: list  # already shown, since edited, hidden or deleted
+    after: int  # the advanced cursors for the next poll
+    since: int
+
+
+# What the comment partial shows: rows from a Core select, not ORM objects (cheaper per row).
+COLUMNS = (Comment.id, Comment.author, Comment.content, Comment.posted, Comment.edited,
+           Comment.state)
+LISTED = sa.select(*COLUMNS).where(Comment.state == VISIBLE)
 NEWEST_FIRST = (Comment.posted.desc(), Comment.id.desc())
+# A change committed just after a poll read its snapshot may carry an earlier `changed`: each
+# poll looks this far back, and repeats of a change are harmless.
+CHANGE_OVERLAP = timedelta(seconds=10)
+CHANGES_MAX = 500  # per poll; a bigger moderation sweep shows fully on the next page load
+
+
+def to_millis(moment):
+    return int(moment.timestamp() * 1000)
+
+
+def from_millis(millis):
+    return datetime.fromtimestamp(millis / 1000, timezone.utc)
+
+
+def poll_since():
+    """The `since` cursor a freshly rendered board starts polling from."""
+    return to_millis(clock() - CHANGE_OVERLAP)
 
 
 def _page(statement, limit):
@@ -108,17 +144,33 @@ def older_than(comment_id, limit):
     )
 
 
-def newer_than(comment_id, limit):
-    """Comments stored after `comment_id`, for the poll: the `limit` oldest of them, returned
-    newest first so they stack on top of the list. Anything beyond `limit` arrives next poll."""
-    rows = db.session.execute(
-        LISTED.where(Comment.id > comment_id).order_by(Comment.id).limit(limit)
-    ).all()
-    return Page(sorted(rows, key=lambda row: (row.posted, row.id), reverse=True))
+def poll(after, since, limit):
+    """What an open board has not seen, in one statement of two index lookups: comments stored
+    after id `after` (the `limit` oldest of them; the rest come next poll), and comments up to
+    `after` changed since `since` (milliseconds)."""
+    now = clock()
+    new = LISTED.where(Comment.id > after).order_by(Comment.id).limit(limit).subquery()
+    changed = (sa.select(*COLUMNS).where(Comment.changed > from_millis(since), Comment.id <= after)
+               .order_by(Comment.changed).limit(CHANGES_MAX).subquery())
+    rows = db.session.execute(sa.union_all(sa.select(new), sa.select(changed))).all()
+    comments = sorted((row for row in rows if row.id > after),
+                      key=lambda row: (row.posted, row.id), reverse=True)
+    changes = [row for row in rows if row.id <= after]
+    return Poll(comments, changes, max((row.id for row in comments), default=after),
+                to_millis(now - CHANGE_OVERLAP))
 
 
 def add(author, content):
     comment = Comment(author=author or None, content=content)
     db.session.add(comment)
+    db.session.commit()
+    return comment
+
+
+def change(comment, **values):
+    """Edit, hide, unhide or delete: stamp `changed` so open boards pick it up."""
+    for name, value in values.items():
+        setattr(comment, name, value)
+    comment.changed = clock()
     db.session.commit()
     return comment

@@ -5,10 +5,10 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from . import models
-from .errors import unavailable
+from . import authors, models
+from .errors import render_error, unavailable
 from .extensions import db, limiter
-from .forms import CommentForm, ListingArgs
+from .forms import CommentForm, ConfirmForm, EditForm, ListingArgs
 from .htmx import is_htmx, vary_on_htmx
 from .security import counts_against_limit, first_post_of, post_limit
 
@@ -29,7 +29,8 @@ def board_page(form, status=200):
     if args.after is not None:
         abort(400, "The board page takes before, not after.")
     page = models.older_than(args.before, args.limit) if args.before else models.newest(args.limit)
-    return render_template("board.html", form=form, page=page, before=args.before), status
+    return render_template("board.html", form=form, page=page, before=args.before,
+                           since=models.poll_since()), status
 
 
 @bp.get("/")
@@ -44,10 +45,11 @@ def list_comments():
         # Fragments are for htmx; a person following the URL gets the page it belongs to.
         return redirect(url_for(".index", before=args.before), 303)
     if args.after is not None:
-        page = models.newer_than(args.after, args.limit)
-        if not page.comments:
+        since = models.poll_since() if args.since is None else args.since
+        poll = models.poll(args.after, since, args.limit)
+        if not poll.comments and not poll.changes:
             return "", 204
-        return render_template("_poll.html", page=page)
+        return render_template("_poll.html", poll=poll)
     page = models.older_than(args.before, args.limit) if args.before else models.newest(args.limit)
     return render_template("_comments.html", page=page)
 
@@ -63,7 +65,9 @@ def create_comment():
     if form.website.data or not first_post_of(form.content.data):
         # A bot, or a repeat of what this client just posted: looks accepted, stores nothing.
         return posted(None)
-    return posted(models.add(form.author.data, form.content.data))
+    comment = models.add(form.author.data, form.content.data)
+    authors.remember(comment)
+    return posted(comment)
 
 
 def posted(comment):
@@ -76,6 +80,8 @@ def posted(comment):
 
 @bp.errorhandler(CSRFError)
 def csrf_failed(error):
+    if request.endpoint != "board.create_comment":
+        return render_error(400, "This form had expired. Reload the page and try again.")
     # Only a form body is read back into the form: a JSON body may not even parse.
     form = CommentForm(formdata=request.form, meta={"csrf": False})
     form.form_errors.append("This form had expired. Your text is kept: press Post again.")
@@ -91,10 +97,61 @@ def form_rejected(form, status):
 
 
 # Ids beyond a signed 64-bit integer cannot exist: 404, not an overflow in the driver.
-@bp.get("/comments/<int(min=1, max=9223372036854775807):comment_id>")
+COMMENT_URL = "/comments/<int(min=1, max=9223372036854775807):comment_id>"
+
+
+def visible_comment(comment_id):
+    comment = db.session.get(models.Comment, comment_id)
+    if comment is None or comment.state != models.VISIBLE:
+        abort(404, "There is no such comment.")
+    return comment
+
+
+def own_comment(comment_id):
+    comment = visible_comment(comment_id)
+    if reason := authors.refusal(comment):
+        abort(403, reason)
+    return comment
+
+
+@bp.get(COMMENT_URL)
 def show_comment(comment_id):
-    comment = db.get_or_404(models.Comment, comment_id, description="There is no such comment.")
+    comment = visible_comment(comment_id)
+    if is_htmx():  # "Cancel" while editing puts the comment back
+        return render_template("_comment.html", comment=comment)
     return render_template("comment.html", comment=comment)
+
+
+@bp.route(COMMENT_URL + "/edit", methods=["GET", "POST"])
+def edit_comment(comment_id):
+    comment = own_comment(comment_id)
+    form = EditForm(obj=comment)
+    if form.validate_on_submit():
+        models.change(comment, content=form.content.data, edited=models.clock())
+        if is_htmx():
+            return render_template("_comment.html", comment=comment)
+        return redirect(url_for(".index", _anchor=f"comment-{comment.id}"), 303)
+    template = "_edit_form.html" if is_htmx() else "edit.html"
+    return render_template(template, form=form, comment=comment), 422 if form.errors else 200
+
+
+@bp.route(COMMENT_URL + "/delete", methods=["GET", "POST"])
+def delete_comment(comment_id):
+    comment = own_comment(comment_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        models.change(comment, state=models.DELETED)
+        if is_htmx():
+            return render_template("_removed.html", comment=comment)
+        return redirect(url_for(".index"), 303)
+    template = "_delete_form.html" if is_htmx() else "delete.html"
+    return render_template(template, form=form, comment=comment)
+
+
+@bp.app_context_processor
+def ownership():
+    # A function, so the session is read only by templates that show a comment.
+    return {"owns": lambda comment: comment.id in authors.owned_ids()}
 
 
 @bp.get("/healthz")

@@ -23,12 +23,21 @@ def skip_empty_autogenerate(context, revision, directives):
         logger.info("No changes in schema detected.")
 
 
+def render_item(type_, obj, autogen_context):
+    """Write our UTC column type the way the hand-written revisions do, without importing board."""
+    if type_ == "type" and obj.__class__.__name__ == "UTCDateTime":
+        autogen_context.imports.add("from sqlalchemy.dialects import mysql")
+        return 'sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")'
+    return False
+
+
 def options(dialect_name):
     args = dict(current_app.extensions["migrate"].configure_args)
     args.setdefault("process_revision_directives", skip_empty_autogenerate)
     # SQLite cannot ALTER most things: Alembic's batch mode copies the table instead.
     args["render_as_batch"] = dialect_name == "sqlite"
     args["compare_type"] = True
+    args["render_item"] = render_item
     return args
 
 

@@ -3,6 +3,7 @@
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from urllib.parse import parse_qsl, urlsplit
 
 from tests.helpers import HTMX, add_comments, error_message, post, soup
 
@@ -11,14 +12,25 @@ def ids_in(html):
     return [int(a["id"].removeprefix("comment-")) for a in html.select("article.comment")]
 
 
+def poller_query(html):
+    url = urlsplit(html.select_one("#poller")["hx-get"])
+    assert url.path == "/comments"
+    return {name: int(value) for name, value in parse_qsl(url.query)}
+
+
 def poller_after(html):
-    return int(html.select_one("#poller")["hx-get"].split("after=")[1])
+    return poller_query(html)["after"]
+
+
+def poll_url(html):
+    return html.select_one("#poller")["hx-get"]
 
 
 def test_board_page_polls_from_the_newest_comment_shown(app, client):
     ids = add_comments(app, 3)
-    poller = soup(client.get("/")).select_one("#comments > #poller")
-    assert poller["hx-get"] == f"/comments?after={ids[-1]}"
+    page = soup(client.get("/"))
+    poller = page.select_one("#comments > #poller")
+    assert poller_query(page)["after"] == ids[-1]
     assert poller["hx-trigger"].startswith("every 5s")
     assert poller["hx-target"] == "this" and poller["hx-swap"] == "outerHTML"
 

@@ -13,7 +13,7 @@ from board.extensions import db
 from tests.conftest import make_app
 
 ROOT = Path(__file__).resolve().parent.parent
-FIRST, POSTED, HEAD = "4dbb02ddd7ad", "8c9a687cd9d4", "d1aaf8db7780"
+FIRST, POSTED, AUTHOR, STATE = "4dbb02ddd7ad", "8c9a687cd9d4", "d1aaf8db7780", "59ef282dc413"
 TEXTS = ["plain", "emoji 😀 and 𝕏 and 漢字", "x" * 4096, "line\nbreaks\tand tabs", "'quotes\" \\ %"]
 
 
@@ -44,7 +44,7 @@ def columns():
 def test_history_is_linear_and_starts_with_the_tutorial_table():
     script = ScriptDirectory(str(ROOT / "migrations"))
     revisions = [rev.revision for rev in script.walk_revisions("base", "heads")][::-1]
-    assert revisions == [FIRST, POSTED, HEAD]
+    assert revisions == [FIRST, POSTED, AUTHOR, STATE]
     for revision in script.walk_revisions():
         source = Path(revision.path).read_text()
         assert "def downgrade():" in source and "pass\n" not in source.split("def downgrade")[1]
@@ -68,12 +68,22 @@ def test_upgrade_downgrade_upgrade_keeps_every_row(empty_database):
         exact = datetime(2017, 7, 7, 18, 47, 5, 123456)
         insert(content="with a time", posted=exact)
 
-        flask_migrate.upgrade()
+        flask_migrate.upgrade(revision=AUTHOR)
         assert columns() == {"id", "content", "posted", "author"}
         at_head = rows("content, posted")
         assert at_head == backfilled + [at_head[-1]]
         assert utc(at_head[-1][2]) == exact.replace(tzinfo=timezone.utc)
         insert(content="signed", posted=exact, author="Zoë 😀")
+        with_author = rows("content, posted, author")
+
+        flask_migrate.upgrade()
+        assert columns() == {"id", "content", "posted", "author", "edited", "state", "changed"}
+        assert rows("content, posted, author") == with_author
+        assert {row[1] for row in rows("state")} == {"visible"}
+        insert(content="hidden by a moderator", posted=exact, state="hidden", changed=exact)
+
+        flask_migrate.downgrade(revision=AUTHOR)
+        assert rows("content, posted, author") == with_author  # the hidden one must not resurface
 
         flask_migrate.downgrade(revision=POSTED)
         assert columns() == {"id", "content", "posted"}
