@@ -13,6 +13,7 @@ TITLES = {
     403: "Not allowed",
     404: "Not found",
     405: "Method not allowed",
+    409: "That cannot be done now",
     413: "Too large",
     415: "Unsupported format",
     422: "Please check your input",

@@ -128,20 +128,28 @@ def newest(limit):
     return _page(LISTED, limit)
 
 
-def older_than(comment_id, limit):
-    """The page after `comment_id` in newest-first order: one query, keyset on (posted, id).
+def before(comment_id):
+    """Keyset condition: after `comment_id` in newest-first order, in the same statement.
 
     `posted <= cursor` bounds the index range on every database; the OR only breaks ties.
-    An unknown cursor yields an empty page.
+    An unknown cursor matches nothing.
     """
     cursor = sa.select(Comment.posted).where(Comment.id == comment_id).scalar_subquery()
-    return _page(
-        LISTED.where(
-            Comment.posted <= cursor,
-            sa.or_(Comment.posted < cursor, Comment.id < comment_id),
-        ),
-        limit,
-    )
+    return sa.and_(Comment.posted <= cursor,
+                   sa.or_(Comment.posted < cursor, Comment.id < comment_id))
+
+
+def older_than(comment_id, limit):
+    """The page after `comment_id`: one query, keyset on (posted, id)."""
+    return _page(LISTED.where(before(comment_id)), limit)
+
+
+def for_moderation(comment_id, limit):
+    """Every comment, whatever its state, newest first; from `comment_id` on when given."""
+    statement = sa.select(*COLUMNS)
+    if comment_id is not None:
+        statement = statement.where(before(comment_id))
+    return _page(statement, limit)
 
 
 def poll(after, since, limit):

@@ -1,0 +1,79 @@
+"""The moderator's page: log in with the board's moderator password, then hide, unhide or delete
+any comment. It exists only when BOARD_MODERATOR_PASSWORD_HASH is set."""
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from werkzeug.security import check_password_hash
+
+from . import models
+from .extensions import db, limiter
+from .forms import ConfirmForm, ListingArgs, LoginForm
+from .htmx import is_htmx, vary_on_htmx
+
+bp = Blueprint("moderate", __name__, url_prefix="/moderate")
+bp.after_request(vary_on_htmx)
+
+# verb: (the states it applies to, the state it leads to). Deleted stays deleted: an author's
+# deletion is not the moderator's to undo.
+ACTIONS = {
+    "hide": ({models.VISIBLE}, models.HIDDEN),
+    "unhide": ({models.HIDDEN}, models.VISIBLE),
+    "delete": ({models.VISIBLE, models.HIDDEN}, models.DELETED),
+}
+
+
+@bp.before_request
+def enabled_and_logged_in():
+    if not current_app.config["BOARD_MODERATOR_PASSWORD_HASH"]:
+        abort(404)
+    if request.endpoint != "moderate.login" and not session.get("moderator"):
+        return redirect(url_for("moderate.login"), 303)
+
+
+def login_limit():
+    return current_app.config["BOARD_LOGIN_LIMIT"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(login_limit, methods=["POST"])
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        if check_password_hash(current_app.config["BOARD_MODERATOR_PASSWORD_HASH"],
+                               form.password.data):
+            session.clear()  # a fresh session for the new privilege
+            session["moderator"] = True
+            return redirect(url_for("moderate.index"), 303)
+        form.password.errors.append("That is not the moderator password.")
+    return render_template("login.html", form=form), 422 if form.errors else 200
+
+
+@bp.post("/logout")
+def logout():
+    if ConfirmForm().validate_on_submit():
+        session.pop("moderator", None)
+    return redirect(url_for("board.index"), 303)
+
+
+@bp.get("/")
+def index():
+    args = ListingArgs(request.args, current_app.config["BOARD_PAGE_SIZE"])
+    if args.errors or args.after is not None:
+        abort(400, " ".join(args.errors) or "The moderator page takes before, not after.")
+    page = models.for_moderation(args.before, args.limit)
+    return render_template("moderate.html", page=page)
+
+
+@bp.post("/<int(min=1, max=9223372036854775807):comment_id>/<any(hide, unhide, delete):verb>")
+def act(comment_id, verb):
+    comment = db.session.get(models.Comment, comment_id)
+    if comment is None:
+        abort(404, "There is no such comment.")
+    if not ConfirmForm().validate_on_submit():
+        abort(400, "This form had expired. Reload the page and try again.")
+    allowed_from, to = ACTIONS[verb]
+    if comment.state not in allowed_from:
+        abort(409, f"This comment is {comment.state}; it cannot become {to}.")
+    models.change(comment, state=to)
+    if is_htmx():
+        return render_template("_moderation_row.html", comment=comment)
+    return redirect(url_for("moderate.index", _anchor=f"moderate-{comment_id}"), 303)
