@@ -38,9 +38,13 @@ def create_app(config_name=None, overrides=None):
     security.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
-    from .views import bp
+    from . import moderation, views
 
-    app.register_blueprint(bp)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(moderation.bp)
+    from .cli import board_cli
+
+    app.cli.add_command(board_cli)
     return app
 
 

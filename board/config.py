@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import load_dotenv
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 # A WSGI host (PythonAnywhere) does not see a console's exports: settings live in .env beside
 # the project. Variables already in the environment win.
@@ -61,7 +61,11 @@ def normalise_database_url(url):
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise ConfigError(f"DATABASE_URL is not a database URL: {url!r}") from None
+        # Not echoed back: a malformed URL may still hold a password.
+        raise ConfigError(
+            "DATABASE_URL is not a database URL; expected e.g. "
+            "postgresql+psycopg2://user:password@host/dbname"
+        ) from None
     parsed = parsed.set(drivername=SCHEME_ALIASES.get(parsed.drivername, parsed.drivername))
     if parsed.get_backend_name() in ("mysql", "mariadb"):
         # MySQL's "utf8" holds 3 bytes per character; emoji need utf8mb4 on the connection.
@@ -74,7 +78,14 @@ def normalise_database_url(url):
 def check_driver_installed(url):
     parsed = make_url(url)
     try:
-        parsed.get_dialect().import_dbapi()
+        dialect = parsed.get_dialect()
+    except NoSuchModuleError:
+        raise ConfigError(
+            f"DATABASE_URL names an unknown database {parsed.drivername!r}; use sqlite, "
+            "mysql+mysqlconnector or postgresql+psycopg2"
+        ) from None
+    try:
+        dialect.import_dbapi()
     except ImportError:
         driver = parsed.get_driver_name()
         package = DRIVER_PACKAGES.get(driver, driver)
@@ -171,11 +182,15 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     BOARD_ENVIRONMENT = "production"
+    DEBUG = False
     SESSION_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
 
     @classmethod
     def check(cls, app):
         super().check(app)
+        if app.config.get("DEBUG"):
+            raise ConfigError("debug is on: unset FLASK_DEBUG in staging and production")
         if app.config["SECRET_KEY"] in (None, "", DEV_SECRET_KEY):
             raise ConfigError(
                 "SECRET_KEY is not set: put a long random value in the environment or .env, "

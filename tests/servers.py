@@ -219,7 +219,8 @@ class Gunicorn:
         self.url = f"http://127.0.0.1:{self.port}"
         root = Path(__file__).resolve().parent.parent
         command = [str(Path(os.sys.executable).parent / "gunicorn"), "--workers", str(workers),
-                   "--bind", f"127.0.0.1:{self.port}", "--graceful-timeout", "5", "--chdir", str(root)]
+                   "--bind", f"127.0.0.1:{self.port}", "--graceful-timeout", "5", "--chdir", str(root),
+                   "--no-control-socket"]
         if config:
             command += ["--config", str(config)]
         self.command = command + ["flask_app:app"]

@@ -106,9 +106,21 @@ def test_a_driver_that_is_not_installed_fails_at_start_naming_the_package(tmp_pa
     assert "\n" not in str(refused.value)
 
 
-def test_a_url_that_is_not_a_url_is_refused():
-    with pytest.raises(ConfigError, match="not a database URL"):
-        create_app("testing", {"DATABASE_URL": "definitely not a url"})
+def test_a_url_that_is_not_a_url_is_refused_without_echoing_it():
+    with pytest.raises(ConfigError, match="not a database URL") as refused:
+        create_app("testing", {"DATABASE_URL": "not a url with s3cret-password"})
+    assert "s3cret" not in str(refused.value)
+
+
+def test_an_unknown_database_scheme_is_refused_in_one_line():
+    with pytest.raises(ConfigError, match="unknown database 'nonsense'") as refused:
+        create_app("testing", {"DATABASE_URL": "nonsense://u:p@h/d"})
+    assert "\n" not in str(refused.value)
+
+
+def test_production_refuses_debug(tmp_path):
+    with pytest.raises(ConfigError, match="debug is on"):
+        sqlite_app(tmp_path, "production", SECRET_KEY="a-real-secret-for-this-test", DEBUG=True)
 
 
 def test_server_databases_get_pre_ping_and_recycle_through_engine_options():
