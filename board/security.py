@@ -6,6 +6,7 @@ import re
 import uuid
 
 from flask import current_app, g, has_request_context, request
+from flask.json.provider import DefaultJSONProvider
 from flask.logging import default_handler
 from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -32,6 +33,14 @@ HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+class HtmlSafeJSONProvider(DefaultJSONProvider):
+    """JSON with <, > and & escaped: inert even where a browser or a page mistakes it for HTML."""
+
+    def dumps(self, obj, **kwargs):
+        text = super().dumps(obj, **kwargs)
+        return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def set_request_id():
@@ -79,6 +88,7 @@ def counts_against_limit(response):
 
 
 def init_app(app):
+    app.json = HtmlSafeJSONProvider(app)
     proxies = app.config["BOARD_TRUSTED_PROXIES"]
     if proxies > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)

@@ -154,6 +154,45 @@ def ownership():
     return {"owns": lambda comment: comment.id in authors.owned_ids()}
 
 
+@bp.get("/api/comments")
+def api_comments():
+    """JSON, paginated like the board: newest first with a `next` cursor to older comments, or
+    with `after`, the comments stored since, oldest first, with `next` to continue."""
+    args = listing_args()
+    if args.after is not None:
+        comments = models.newer_than(args.after, args.limit)
+        cursor = {"after": comments[-1].id if comments else args.after}
+        more = len(comments) == args.limit
+    else:
+        page = models.older_than(args.before, args.limit) if args.before else models.newest(args.limit)
+        comments, cursor, more = page.comments, {"before": page.older}, page.older is not None
+    next_url = url_for(".api_comments", limit=args.limit, **cursor) if more else None
+    return jsonify(comments=[as_json(comment) for comment in comments], next=next_url)
+
+
+def as_json(comment):
+    return {
+        "id": comment.id,
+        "author": comment.author,
+        "content": comment.content,
+        "posted": json_time(comment.posted),
+        "edited": json_time(comment.edited),
+        "url": url_for(".show_comment", comment_id=comment.id, _external=True),
+    }
+
+
+def json_time(moment):
+    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+
+
+@bp.get("/feed.atom")
+def feed():
+    comments = models.newest(current_app.config["BOARD_PAGE_SIZE"]).comments
+    updated = max((c.edited or c.posted for c in comments), default=models.clock())
+    body = render_template("feed.xml", comments=comments, updated=updated)
+    return current_app.response_class(body, mimetype="application/atom+xml")
+
+
 @bp.get("/healthz")
 def healthz():
     try:
