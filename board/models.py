@@ -152,12 +152,21 @@ def for_moderation(comment_id, limit):
     return _page(statement, limit)
 
 
+def _newer(comment_id, limit):
+    return LISTED.where(Comment.id > comment_id).order_by(Comment.id).limit(limit)
+
+
+def newer_than(comment_id, limit):
+    """The `limit` oldest comments stored after `comment_id`, oldest first (for the API)."""
+    return db.session.execute(_newer(comment_id, limit)).all()
+
+
 def poll(after, since, limit):
     """What an open board has not seen, in one statement of two index lookups: comments stored
     after id `after` (the `limit` oldest of them; the rest come next poll), and comments up to
     `after` changed since `since` (milliseconds)."""
     now = clock()
-    new = LISTED.where(Comment.id > after).order_by(Comment.id).limit(limit).subquery()
+    new = _newer(after, limit).subquery()
     changed = (sa.select(*COLUMNS).where(Comment.changed > from_millis(since), Comment.id <= after)
                .order_by(Comment.changed).limit(CHANGES_MAX).subquery())
     rows = db.session.execute(sa.union_all(sa.select(new), sa.select(changed))).all()
@@ -182,3 +191,163 @@ def change(comment, **values):
     comment.changed = clock()
     db.session.commit()
     return comment
+
+
+# ================================================================================================
+# Moderation and data in/out, for the CLI (`flask board ...`, board/cli.py).
+# The commands stay short; the SQL they need is here. Nothing above this line depends on it.
+# ================================================================================================
+
+# verb: (the states it applies to, the state it leads to). Deleted stays deleted: an author's
+# deletion is not the moderator's to undo. The moderator page and the CLI both follow this table.
+ACTIONS = {
+    "hide": ({VISIBLE}, HIDDEN),
+    "unhide": ({HIDDEN}, VISIBLE),
+    "delete": ({VISIBLE, HIDDEN}, DELETED),
+}
+# What `flask board list` shows, and which states `--hidden` means.
+LISTINGS = {False: (VISIBLE,), True: (HIDDEN, DELETED)}
+# One comment as JSON Lines carries exactly these columns, in this order.
+FIELDS = ("id", "author", "content", "posted", "edited", "state")
+EXPORTED = sa.select(*(getattr(Comment, name) for name in FIELDS))
+BATCH = 1000  # rows per fetch, per existence check and per multi-row INSERT
+
+
+class Refused(Exception):
+    """A moderation step that cannot be taken: unknown id, or a state the verb does not apply to."""
+
+
+def listing(hidden, limit):
+    """The newest `limit` visible comments, or hidden and deleted ones; one more tells of more."""
+    statement = sa.select(*COLUMNS).where(Comment.state.in_(LISTINGS[hidden]))
+    return db.session.execute(statement.order_by(*NEWEST_FIRST).limit(limit + 1)).all()
+
+
+def moderate(comment_id, verb):
+    """Hide, unhide or delete by the rules in ACTIONS; returns (the state before, the comment)."""
+    comment = db.session.get(Comment, comment_id)
+    if comment is None:
+        raise Refused(f"there is no comment {comment_id}")
+    allowed_from, to = ACTIONS[verb]
+    if comment.state == to:
+        raise Refused(f"comment {comment_id} is already {to}")
+    if comment.state not in allowed_from:
+        raise Refused(f"comment {comment_id} is {comment.state}; it cannot become {to}")
+    before_state = comment.state
+    return before_state, change(comment, state=to)
+
+
+def purge(comment_id):
+    """Remove the row itself, whatever its state. Returns the row as it was."""
+    row = db.session.execute(EXPORTED.where(Comment.id == comment_id)).first()
+    if row is None:
+        raise Refused(f"there is no comment {comment_id}")
+    db.session.execute(sa.delete(Comment).where(Comment.id == comment_id))
+    db.session.commit()
+    return row
+
+
+def count_comments():
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Comment))
+
+
+def exported(batch=BATCH):
+    """Every comment in id order, `batch` rows in memory at a time, as one snapshot.
+
+    PostgreSQL streams through a server-side cursor and SQLite's cursor steps lazily by itself.
+    SQLAlchemy gives mysql-connector no server-side cursor (it would buffer the whole result), so
+    MySQL/MariaDB read keyset chunks by id inside one transaction (InnoDB's REPEATABLE READ keeps
+    them one snapshot).
+    """
+    dialect = db.session.get_bind().dialect
+    ordered = EXPORTED.order_by(Comment.id)
+    if dialect.supports_server_side_cursors or dialect.name == "sqlite":
+        yield from db.session.execute(
+            ordered.execution_options(stream_results=True, yield_per=batch))
+        return
+    last = 0
+    while True:
+        rows = db.session.execute(ordered.where(Comment.id > last).limit(batch)).all()
+        yield from rows
+        if len(rows) < batch:
+            return
+        last = rows[-1].id
+
+
+class Imported(NamedTuple):
+    added: int
+    skipped: int  # ids the board (or an earlier line) already had
+    differing: list  # the first few of those whose fields differ: the board's version was kept
+
+
+def batches(iterable, size):
+    batch = []
+    for item in iterable:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def insert_comments(rows):
+    """One multi-row INSERT per batch (Core executemany, no ORM objects); keeps given ids."""
+    db.session.execute(sa.insert(Comment.__table__), rows)
+
+
+def import_comments(records, batch=BATCH, differing_max=10):
+    """Add the `records` (dicts of FIELDS) whose id the board lacks, all in ONE transaction:
+    any exception, from the database or from the records' iterator (a bad line), rolls back
+    everything. Ids are kept, so permalinks survive a move; the id sequence is advanced."""
+    added = skipped = 0
+    differing = []
+    try:
+        for chunk in batches(records, batch):
+            ids = {record["id"] for record in chunk}
+            present = {row.id: row for row in
+                       db.session.execute(EXPORTED.where(Comment.id.in_(ids)))}
+            new = []
+            for record in chunk:
+                old = present.get(record["id"])
+                if old is None:
+                    new.append(record)
+                    present[record["id"]] = record_row(record)
+                    continue
+                skipped += 1
+                if tuple(old) != record_row(record) and len(differing) < differing_max:
+                    differing.append(record["id"])
+            if new:
+                insert_comments(new)
+                added += len(new)
+        advance_id_sequence()
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return Imported(added, skipped, differing)
+
+
+def record_row(record):
+    return tuple(record[name] for name in FIELDS)
+
+
+def advance_id_sequence():
+    """After explicit ids, move PostgreSQL's id sequence past the highest id (never back), so the
+    next post does not collide. MySQL/MariaDB and SQLite advance their counters by themselves."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    db.session.execute(sa.text(
+        "SELECT setval(pg_get_serial_sequence('comments', 'id'), MAX(id)) FROM comments "
+        "HAVING MAX(id) > COALESCE(pg_sequence_last_value("
+        "CAST(pg_get_serial_sequence('comments', 'id') AS regclass)), 0)"))
+
+
+def seed_comments(rows, batch=10 * BATCH):
+    """Insert generated rows in batches, committing each; returns how many."""
+    total = 0
+    for chunk in batches(rows, batch):
+        insert_comments(chunk)
+        db.session.commit()
+        total += len(chunk)
+    return total

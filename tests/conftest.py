@@ -12,8 +12,8 @@ from pathlib import Path
 
 import flask_migrate
 import pytest
-from hypothesis import settings
 import sqlalchemy as sa
+from hypothesis import settings
 from sqlalchemy import text
 
 from board import create_app, models

@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from tests.servers import External, free_port
 from tests.helpers import HTMX, count, csrf_token, error_message, post, soup
+from tests.servers import External, free_port
 
 SERVER_DIALECTS = pytest.mark.parametrize("dialect", ["postgresql", "mariadb"], indirect=True,
                                           scope="session")

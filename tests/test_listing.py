@@ -1,9 +1,9 @@
 """Reading the board in pieces: the poll for newer comments and keyset pages of older ones."""
 
 from datetime import datetime, timedelta, timezone
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from urllib.parse import parse_qsl, urlsplit
 
 from tests.helpers import HTMX, add_comments, error_message, post, soup
 

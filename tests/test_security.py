@@ -115,9 +115,10 @@ def test_post_limit_applies_per_client_and_says_when_to_retry(app_factory):
     assert refused.status_code == 429
     assert int(refused.headers["Retry-After"]) > 0
     assert "faster than this board allows" in soup(refused).get_text()
-    other_client = other.post("/comments", data={"content": "from elsewhere", "csrf_token": csrf_token(other)},
-                              environ_base={"REMOTE_ADDR": "198.51.100.9"})
-    assert other_client.status_code == 303
+    elsewhere = other.post("/comments",
+                           data={"content": "from elsewhere", "csrf_token": csrf_token(other)},
+                           environ_base={"REMOTE_ADDR": "198.51.100.9"})
+    assert elsewhere.status_code == 303
     assert count(app) == 3
 
 

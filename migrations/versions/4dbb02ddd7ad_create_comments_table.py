@@ -5,9 +5,8 @@ Revises:
 Create Date: 2026-11-21 05:38:06.406050
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '4dbb02ddd7ad'

@@ -8,10 +8,9 @@ Reviewed by hand: existing rows become 'visible' through the server default. Dow
 hidden and deleted rows first: the older schema cannot hide them, and they must not reappear on
 the board (export with `flask board export` before downgrading to keep them).
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import mysql
-
 
 # revision identifiers, used by Alembic.
 revision = '59ef282dc413'

@@ -5,9 +5,8 @@ Revises: 8c9a687cd9d4
 Create Date: 2026-11-21 05:38:16.100828
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'd1aaf8db7780'
