@@ -32,7 +32,7 @@ if os.environ.get("CI"):
 def unavailable(reason):
     """Skip on a developer's machine that lacks a server; in CI a skip would hide a gap: fail."""
     if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI must run every database test)", pytrace=False)
+        pytest.fail(f"{reason} (CI must run every test)", pytrace=False)
     pytest.skip(reason)
 
 

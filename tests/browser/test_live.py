@@ -1,0 +1,219 @@
+"""New comments arrive by themselves, once each, and a hidden tab stops asking for them."""
+
+import re
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import (
+    POLL_SECONDS,
+    comment_ids,
+    comment_texts,
+    open_board,
+    wait_ready,
+)
+
+pytestmark = pytest.mark.browser
+
+# Counts, after every change to the list, the most copies of one comment present at once: a
+# MutationObserver's callback runs before the browser paints, so 1 means never shown twice.
+COPY_COUNTER = """() => {
+  window.mostCopies = 0;
+  const count = () => {
+    const seen = {};
+    document.querySelectorAll("article.comment").forEach((a) => {
+      seen[a.id] = (seen[a.id] || 0) + 1;
+      window.mostCopies = Math.max(window.mostCopies, seen[a.id]);
+    });
+  };
+  count();
+  new MutationObserver(count).observe(document.body, { childList: true, subtree: true });
+}"""
+
+
+def open_watched(context):
+    page = context.new_page()
+    page.goto("/")
+    wait_ready(page)
+    page.evaluate(COPY_COUNTER)
+    page.evaluate("window.sameDocument = true")
+    return page
+
+
+def polls(page):
+    """A list that fills with the poll requests `page` makes from now on."""
+    seen = []
+    page.on("request", lambda r: "/comments?after=" in r.url and seen.append(time.monotonic()))
+    return seen
+
+
+def wait_for_polls(page, log, n):
+    """Wait until `n` more polls have been answered."""
+    target = len(log) + n
+    deadline = time.monotonic() + n * POLL_SECONDS + 5
+    while len(log) < target:
+        assert time.monotonic() < deadline, "the board stopped polling"
+        page.wait_for_timeout(100)
+    page.wait_for_timeout(300)  # the last answer's swap
+
+
+def test_comment_posted_in_one_browser_appears_in_another_once(new_context, live_server):
+    alice = open_watched(new_context())
+    bob = open_watched(new_context())
+    alice_polls, bob_polls = polls(alice), polls(bob)
+
+    alice.fill("#author", "Alice Martin")
+    alice.fill("#content", "Is anyone else reading this?")
+    alice.click("#post-button")
+
+    expect(alice.locator("#comments article.comment .content")).to_have_text(
+        ["Is anyone else reading this?"]
+    )
+    expect(bob.locator("#comments article.comment .content")).to_have_text(
+        ["Is anyone else reading this?"], timeout=(POLL_SECONDS + 4) * 1000
+    )
+    expect(bob.locator("#comments article.comment .author")).to_have_text(["Alice Martin"])
+    expect(bob.locator("#announcer")).to_have_text("1 new comment")
+
+    # Several polls later, including the one that brings Alice her own comment back: once each.
+    wait_for_polls(alice, alice_polls, 2)
+    wait_for_polls(bob, bob_polls, 1)
+    for page in (alice, bob):
+        expect(page.locator("#comments article.comment")).to_have_count(1)
+        assert page.evaluate("window.mostCopies") == 1
+    # Alice's own comment coming back by the poll is not news to her.
+    expect(alice.locator("#announcer")).to_have_text("Your comment was posted.")
+
+    bob.fill("#author", "Bob Okafor")
+    bob.fill("#content", "Yes, hello from the other tab")
+    bob.press("#content", "Control+Enter")
+
+    expected = ["Yes, hello from the other tab", "Is anyone else reading this?"]
+    expect(bob.locator("#comments article.comment .content")).to_have_text(expected)
+    expect(alice.locator("#comments article.comment .content")).to_have_text(
+        expected, timeout=(POLL_SECONDS + 4) * 1000
+    )
+    wait_for_polls(alice, alice_polls, 2)
+    wait_for_polls(bob, bob_polls, 2)
+    for page in (alice, bob):
+        assert comment_texts(page) == expected
+        assert len(set(comment_ids(page))) == 2
+        assert page.evaluate("window.mostCopies") == 1
+        assert page.evaluate("window.sameDocument") is True
+    assert live_server.count() == 2
+
+
+def test_several_new_comments_arrive_newest_first(board, live_server):
+    board.evaluate(COPY_COUNTER)
+    live_server.add("First of three", author="Chidi")
+    live_server.add("Second of three", author="Eleanor")
+    live_server.add("Third of three", author="Tahani")
+
+    expect(board.locator("#comments article.comment .content")).to_have_text(
+        ["Third of three", "Second of three", "First of three"], timeout=(POLL_SECONDS + 4) * 1000
+    )
+    expect(board.locator("#announcer")).to_have_text("3 new comments")
+    live_server.add("Fourth, a little later", author="Jason")
+    expect(board.locator("#comments article.comment .content")).to_have_text(
+        ["Fourth, a little later", "Third of three", "Second of three", "First of three"],
+        timeout=(POLL_SECONDS + 4) * 1000,
+    )
+    assert board.evaluate("window.mostCopies") == 1
+
+
+def test_lost_contact_is_shown_and_cleared_when_polls_get_through(board, live_server, problems):
+    problems.allow(r"request failed: GET .*/comments\?after=")
+    problems.allow(r"console error: Failed to load resource: net::ERR_FAILED")
+    problems.allow(r"console error: htmx:(afterRequest|sendError), \[object HTMLDivElement\]")
+    polls_only = re.compile(r"/comments\?after=")
+    board.route(polls_only, lambda route: route.abort("failed"))
+
+    status = board.locator("#board-status")
+    expect(status).to_have_text("Lost contact with the board; retrying.",
+                                timeout=(POLL_SECONDS + 4) * 1000)
+    expect(status).to_be_visible()
+
+    # Back in contact with something new to show: the answer replaces the poller, and the
+    # message still goes.
+    live_server.add("Back online", author="Ops")
+    board.unroute(polls_only)
+    expect(board.locator("#comments article.comment .content")).to_have_text(
+        ["Back online"], timeout=(POLL_SECONDS + 4) * 1000
+    )
+    expect(status).to_be_hidden()
+
+
+HIDE = """() => {
+  Object.defineProperty(document, "hidden", { configurable: true, get: () => true });
+  Object.defineProperty(document, "visibilityState", { configurable: true, get: () => "hidden" });
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
+SHOW = """() => {
+  window.shownAt = performance.now();
+  Object.defineProperty(document, "hidden", { configurable: true, get: () => false });
+  Object.defineProperty(document, "visibilityState", { configurable: true, get: () => "visible" });
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
+
+
+def test_polling_pauses_while_hidden_and_resumes_when_shown(board, live_server):
+    log = polls(board)
+    board.evaluate("""() => {
+      window.pollsSent = [];
+      document.addEventListener("htmx:beforeSend", (event) => {
+        if (event.detail.elt.id === "poller") window.pollsSent.push(performance.now());
+      });
+    }""")
+    wait_for_polls(board, log, 2)  # it polls while visible
+
+    board.evaluate(HIDE)
+    board.wait_for_timeout(300)  # a poll already on its way may finish
+    hidden_since = len(log)
+    live_server.add("Written while nobody was looking", author="Dana")
+    board.wait_for_timeout(POLL_SECONDS * 3000)
+    assert len(log) == hidden_since, "a hidden tab kept polling"
+    expect(board.locator("#comments article.comment")).to_have_count(0)
+
+    board.evaluate(SHOW)
+    expect(board.locator("#comments article.comment .content")).to_have_text(
+        ["Written while nobody was looking"], timeout=(POLL_SECONDS + 4) * 1000
+    )
+    # Asked at once on being shown, not at the next tick of the timer.
+    first_after = board.evaluate("window.pollsSent.find((t) => t >= window.shownAt) - window.shownAt")
+    assert first_after < POLL_SECONDS * 1000 / 2
+    wait_for_polls(board, log, 2)  # and keeps polling
+
+
+def test_changed_comments_are_updated_in_place(page, live_server):
+    from board import models
+    from board.extensions import db
+
+    if not hasattr(models, "change"):
+        pytest.skip("needs comment edits and moderation (models.change)")
+    ids = [live_server.add(text, author="Ruth") for text in ("Alpha", "Beta", "Gamma")]
+    board = open_board(page)
+    board.evaluate(COPY_COUNTER)
+    expect(board.locator("#comments article.comment .content")).to_have_text(
+        ["Gamma", "Beta", "Alpha"]
+    )
+
+    def change(comment_id, **values):
+        with live_server.app.app_context():
+            models.change(db.session.get(models.Comment, comment_id), **values)
+
+    change(ids[1], content="Beta, corrected", edited=models.clock())
+    expect(board.locator(f"#comment-{ids[1]} .content")).to_have_text(
+        "Beta, corrected", timeout=(POLL_SECONDS + 4) * 1000
+    )
+    assert comment_ids(board) == [f"comment-{i}" for i in reversed(ids)]
+    expect(board.locator(f"#comment-{ids[1]} .ago")).to_have_count(1)  # localised like the rest
+
+    change(ids[0], state="hidden")
+    expect(board.locator(f"#comment-{ids[0]}")).to_contain_text(
+        "This comment was removed.", timeout=(POLL_SECONDS + 4) * 1000
+    )
+    assert comment_ids(board) == [f"comment-{i}" for i in reversed(ids)]
+    expect(board.locator(f"#comment-{ids[1]} .content")).to_have_text("Beta, corrected")
+    assert board.evaluate("window.mostCopies") == 1
+    assert board.text_content("#announcer") == ""

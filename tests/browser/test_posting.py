@@ -1,0 +1,217 @@
+"""Posting from the page: in place, without a reload, with feedback while it happens."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import (
+    POLL_SECONDS, comment_texts, is_post_url, open_board, record_announcements,
+)
+
+pytestmark = pytest.mark.browser
+
+
+def test_posted_comment_appears_on_top_without_navigation_and_box_is_emptied(page, live_server):
+    live_server.add("An older comment")
+    board = open_board(page)
+    board.evaluate("window.sameDocument = 'still here'")
+    record_announcements(board)
+
+    board.fill("#author", "Ada Lovelace")
+    board.fill("#content", "The engine weaves algebraic patterns")
+    board.click("#post-button")
+
+    first = board.locator("#comments article.comment").first
+    expect(first.locator(".content")).to_have_text("The engine weaves algebraic patterns")
+    expect(first.locator(".author")).to_have_text("Ada Lovelace")
+    assert board.evaluate("window.sameDocument") == "still here"
+    assert board.url.rstrip("/") == live_server.url
+    expect(board.locator("#content")).to_have_value("")
+    expect(board.locator("#content")).to_be_focused()
+    assert comment_texts(board) == ["The engine weaves algebraic patterns", "An older comment"]
+    expect(board.locator("#announcer")).to_have_text("Your comment was posted.")
+    assert live_server.count() == 2
+    # The poll brings the comment back: it is neither shown again nor announced as new.
+    board.wait_for_timeout(POLL_SECONDS * 2500)
+    assert comment_texts(board) == ["The engine weaves algebraic patterns", "An older comment"]
+    assert board.evaluate("window.announced") == ["Your comment was posted."]
+
+
+def test_whitespace_only_comment_shows_error_next_to_the_field_and_keeps_the_text(
+    board, live_server, problems
+):
+    problems.allow(r"response 422: POST .*/comments$")
+    problems.allow(r"console error: Failed to load resource: .* 422")
+    board.evaluate("window.sameDocument = 'still here'")
+
+    board.fill("#author", "Grace Hopper")
+    board.fill("#content", "   \n  ")  # passes `required`, fails on the server
+    board.click("#post-button")
+
+    error = board.locator("#content-error")
+    expect(error).to_have_text("Write a comment before posting.")
+    # Next to the field: in the same field row, right after it, and tied to it for screen readers.
+    expect(board.locator(".field:has(#content) > #content + .field-error")).to_have_count(1)
+    expect(board.locator("#content")).to_have_attribute("aria-invalid", "true")
+    expect(board.locator("#content")).to_have_attribute("aria-describedby", "content-error")
+    expect(board.locator("#content")).to_be_focused()
+    expect(board.locator("#content")).to_have_value("   \n  ")
+    expect(board.locator("#author")).to_have_value("Grace Hopper")
+    assert board.evaluate("window.sameDocument") == "still here"
+    assert live_server.count() == 0
+
+    # Fixing the text and posting again works, and the message goes.
+    board.fill("#content", "Found the bug: it was a moth")
+    board.click("#post-button")
+    expect(board.locator("#comments article.comment .content")).to_have_text(
+        ["Found the bug: it was a moth"]
+    )
+    expect(board.locator(".field-error")).to_have_count(0)
+    expect(board.locator("#content")).not_to_have_attribute("aria-invalid", "true")
+    expect(board.locator("#content")).to_have_value("")
+    assert live_server.count() == 1
+
+
+def test_rejected_comment_keeps_the_typed_text_exactly(board, live_server, problems):
+    problems.allow(r"response 422: POST .*/comments$")
+    problems.allow(r"console error: Failed to load resource: .* 422")
+    typed = "    indented code, then a bell \x07 in the middle of a sentence\n"
+
+    board.fill("#content", typed)
+    board.click("#post-button")
+
+    expect(board.locator("#content-error")).to_contain_text("control characters")
+    # (expect().to_have_value() cannot match a control character: compare the value itself)
+    assert board.input_value("#content") == typed
+    assert live_server.count() == 0
+
+    # After a rejection and a successful post, the box is empty: not refilled with the old text.
+    board.fill("#content", "Bell removed from the sentence")
+    board.click("#post-button")
+    expect(board.locator("#comments article.comment")).to_have_count(1)
+    expect(board.locator("#content")).to_have_value("")
+    expect(board.locator("#content-error")).to_have_count(0)
+
+
+def test_double_click_on_post_stores_one_comment(board, live_server):
+    posts = []
+    board.on("request", lambda r: r.method == "POST" and posts.append(r.url))
+
+    board.fill("#content", "Clicked twice in a hurry")
+    board.dblclick("#post-button")
+
+    expect(board.locator("#comments article.comment")).to_have_count(1)
+    board.wait_for_timeout(500)  # room for a second request, if one had been queued
+    assert len(posts) == 1
+    assert live_server.count() == 1
+    expect(board.locator(".form-status")).to_be_hidden()
+    expect(board.locator(".field-error")).to_have_count(0)
+
+
+def test_ctrl_enter_posts_and_button_is_disabled_during_the_request(board, live_server):
+    held = []
+    board.route(is_post_url, lambda route: held.append(route))
+
+    board.fill("#content", "Sent from the keyboard")
+    board.press("#content", "Control+Enter")
+    board.wait_for_function("document.querySelector('#post-button').disabled")
+    while not held:
+        board.wait_for_timeout(20)
+
+    expect(board.locator("#post-button")).to_be_disabled()
+    # The loading indicator shows while the request is out.
+    expect(board.locator("#post-spinner")).to_have_class(re.compile(r"\bhtmx-request\b"))
+    expect(board.locator("#post-spinner")).to_have_css("opacity", "1")
+    # A second Ctrl+Enter during the request does not queue another post.
+    board.press("#content", "Control+Enter")
+    board.wait_for_timeout(200)
+    assert len(held) == 1
+
+    held[0].continue_()
+    expect(board.locator("#comments article.comment .content")).to_have_text(["Sent from the keyboard"])
+    expect(board.locator("#post-button")).to_be_enabled()
+    expect(board.locator("#post-spinner")).not_to_have_class(re.compile(r"\bhtmx-request\b"))
+    board.wait_for_timeout(500)
+    assert len(held) == 1
+    assert live_server.count() == 1
+    expect(board.locator(".field-error")).to_have_count(0)
+    expect(board.locator("#content")).to_have_value("")
+
+
+def test_plain_enter_makes_a_new_line(board, live_server):
+    board.fill("#content", "first line")
+    board.press("#content", "End")
+    board.press("#content", "Enter")
+    board.keyboard.type("second line")
+    expect(board.locator("#content")).to_have_value("first line\nsecond line")
+    board.wait_for_timeout(200)
+    assert live_server.count() == 0
+
+
+def test_server_error_shows_inline_message_and_keeps_the_text(board, live_server, problems):
+    problems.allow(r"response 500: POST .*/comments$")
+    problems.allow(r"console error: Failed to load resource: .* 500")
+    problems.allow(r"console error: Response Status Error Code 500 from /comments")
+    board.route(is_post_url, lambda route: route.fulfill(status=500, body="broken"))
+
+    board.fill("#content", "This one meets a broken server")
+    board.press("#content", "Control+Enter")
+
+    status = board.locator("#form-status")
+    expect(status).to_be_visible()
+    expect(status).to_contain_text("Something went wrong")
+    expect(board.locator("#content")).to_have_value("This one meets a broken server")
+    expect(board.locator("#post-button")).to_be_enabled()
+    expect(board.locator("#comments article.comment")).to_have_count(0)
+
+    # Once the server is back, posting again works and the message goes.
+    board.unroute(is_post_url)
+    board.click("#post-button")
+    expect(board.locator("#comments article.comment .content")).to_have_text(
+        ["This one meets a broken server"]
+    )
+    expect(status).to_be_hidden()
+    expect(board.locator("#content")).to_have_value("")
+
+
+def test_network_failure_shows_inline_message_and_keeps_the_text(board, live_server, problems):
+    problems.allow(r"request failed: POST .*/comments ")
+    problems.allow(r"console error: Failed to load resource: net::ERR_FAILED")
+    problems.allow(r"console error: htmx:(afterRequest|sendError), \[object HTMLDivElement\]")
+    board.route(is_post_url, lambda route: route.abort("failed"))
+
+    board.fill("#content", "This one never leaves the building")
+    board.click("#post-button")
+
+    status = board.locator("#form-status")
+    expect(status).to_contain_text("could not be reached")
+    expect(board.locator("#content")).to_have_value("This one never leaves the building")
+    expect(board.locator("#post-button")).to_be_enabled()
+    assert live_server.count() == 0
+
+
+def test_failure_after_a_validation_error_replaces_the_stale_message(board, live_server, problems):
+    problems.allow(r"response (422|500): POST .*/comments$")
+    problems.allow(r"console error: Failed to load resource: .* (422|500)")
+    problems.allow(r"console error: Response Status Error Code 500 from /comments")
+    board.fill("#content", " ")
+    board.click("#post-button")
+    expect(board.locator("#content-error")).to_be_visible()
+
+    board.route(is_post_url, lambda route: route.fulfill(status=500, body="broken"))
+    board.fill("#content", "Now with words, but the server is down")
+    board.click("#post-button")
+    expect(board.locator("#form-status")).to_contain_text("Something went wrong")
+    expect(board.locator(".field-error")).to_have_count(0)
+    expect(board.locator("#content")).not_to_have_attribute("aria-invalid", "true")
+    expect(board.locator("#content")).to_have_value("Now with words, but the server is down")
+
+
+def test_cmd_enter_posts_too(board, live_server):
+    board.fill("#content", "Sent with the Command key")
+    board.press("#content", "Meta+Enter")
+    expect(board.locator("#comments article.comment .content")).to_have_text(
+        ["Sent with the Command key"]
+    )
+    assert live_server.count() == 1
