@@ -209,7 +209,9 @@ ACTIONS = {
 LISTINGS = {False: (VISIBLE,), True: (HIDDEN, DELETED)}
 # One comment as JSON Lines carries exactly these columns, in this order.
 FIELDS = ("id", "author", "content", "posted", "edited", "state")
-EXPORTED = sa.select(*(getattr(Comment, name) for name in FIELDS))
+# The table's columns, not the ORM's attributes: plain Core rows, without per-row ORM bookkeeping.
+TABLE = Comment.__table__
+EXPORTED = sa.select(*(TABLE.c[name] for name in FIELDS))
 BATCH = 1000  # rows per fetch, per existence check and per multi-row INSERT
 
 
@@ -237,37 +239,44 @@ def moderate(comment_id, verb):
     return before_state, change(comment, state=to)
 
 
-def purge(comment_id):
-    """Remove the row itself, whatever its state. Returns the row as it was."""
-    row = db.session.execute(EXPORTED.where(Comment.id == comment_id)).first()
+def find(comment_id):
+    """One comment's exported fields, whatever its state."""
+    row = db.session.execute(EXPORTED.where(TABLE.c.id == comment_id)).first()
     if row is None:
         raise Refused(f"there is no comment {comment_id}")
-    db.session.execute(sa.delete(Comment).where(Comment.id == comment_id))
+    return row
+
+
+def purge(comment_id):
+    """Remove the row itself, whatever its state. Returns the row as it was."""
+    row = find(comment_id)
+    db.session.execute(sa.delete(TABLE).where(TABLE.c.id == comment_id))
     db.session.commit()
     return row
 
 
 def count_comments():
-    return db.session.scalar(sa.select(sa.func.count()).select_from(Comment))
+    return db.session.scalar(sa.select(sa.func.count()).select_from(TABLE))
 
 
-def exported(batch=BATCH):
+def exported(batch=None):
     """Every comment in id order, `batch` rows in memory at a time, as one snapshot.
 
     PostgreSQL streams through a server-side cursor and SQLite's cursor steps lazily by itself.
-    SQLAlchemy gives mysql-connector no server-side cursor (it would buffer the whole result), so
-    MySQL/MariaDB read keyset chunks by id inside one transaction (InnoDB's REPEATABLE READ keeps
-    them one snapshot).
+    SQLAlchemy gives mysql-connector no server-side cursor: stream_results would quietly buffer
+    the whole result (358 MB at 300,000 rows), so MySQL/MariaDB read keyset chunks by id inside
+    one transaction (InnoDB's REPEATABLE READ keeps them one snapshot).
     """
+    batch = batch or BATCH
     dialect = db.session.get_bind().dialect
-    ordered = EXPORTED.order_by(Comment.id)
+    ordered = EXPORTED.order_by(TABLE.c.id)
     if dialect.supports_server_side_cursors or dialect.name == "sqlite":
         yield from db.session.execute(
             ordered.execution_options(stream_results=True, yield_per=batch))
         return
     last = 0
     while True:
-        rows = db.session.execute(ordered.where(Comment.id > last).limit(batch)).all()
+        rows = db.session.execute(ordered.where(TABLE.c.id > last).limit(batch)).all()
         yield from rows
         if len(rows) < batch:
             return
@@ -293,29 +302,29 @@ def batches(iterable, size):
 
 def insert_comments(rows):
     """One multi-row INSERT per batch (Core executemany, no ORM objects); keeps given ids."""
-    db.session.execute(sa.insert(Comment.__table__), rows)
+    db.session.execute(sa.insert(TABLE), rows)
 
 
-def import_comments(records, batch=BATCH, differing_max=10):
+def import_comments(records, batch=None, differing_max=10):
     """Add the `records` (dicts of FIELDS) whose id the board lacks, all in ONE transaction:
     any exception, from the database or from the records' iterator (a bad line), rolls back
     everything. Ids are kept, so permalinks survive a move; the id sequence is advanced."""
     added = skipped = 0
     differing = []
     try:
-        for chunk in batches(records, batch):
+        for chunk in batches(records, batch or BATCH):
             ids = {record["id"] for record in chunk}
             present = {row.id: row for row in
-                       db.session.execute(EXPORTED.where(Comment.id.in_(ids)))}
+                       db.session.execute(EXPORTED.where(TABLE.c.id.in_(ids)))}
             new = []
             for record in chunk:
                 old = present.get(record["id"])
                 if old is None:
                     new.append(record)
-                    present[record["id"]] = record_row(record)
+                    present[record["id"]] = record  # a repeat later in the file is skipped
                     continue
                 skipped += 1
-                if tuple(old) != record_row(record) and len(differing) < differing_max:
+                if values(old) != values(record) and len(differing) < differing_max:
                     differing.append(record["id"])
             if new:
                 insert_comments(new)
@@ -328,8 +337,10 @@ def import_comments(records, batch=BATCH, differing_max=10):
     return Imported(added, skipped, differing)
 
 
-def record_row(record):
-    return tuple(record[name] for name in FIELDS)
+def values(row_or_record):
+    if isinstance(row_or_record, dict):
+        return tuple(row_or_record[name] for name in FIELDS)
+    return tuple(row_or_record)
 
 
 def advance_id_sequence():

@@ -8,17 +8,10 @@ from . import models
 from .extensions import db, limiter
 from .forms import ConfirmForm, ListingArgs, LoginForm
 from .htmx import is_htmx, vary_on_htmx
+from .models import ACTIONS  # the rules, shared with `flask board hide/unhide/delete`
 
 bp = Blueprint("moderate", __name__, url_prefix="/moderate")
 bp.after_request(vary_on_htmx)
-
-# verb: (the states it applies to, the state it leads to). Deleted stays deleted: an author's
-# deletion is not the moderator's to undo.
-ACTIONS = {
-    "hide": ({models.VISIBLE}, models.HIDDEN),
-    "unhide": ({models.HIDDEN}, models.VISIBLE),
-    "delete": ({models.VISIBLE, models.HIDDEN}, models.DELETED),
-}
 
 
 @bp.before_request

@@ -1,0 +1,295 @@
+"""`flask board ...` for moderators: list, hide, unhide, delete and purge comments; hash the
+moderator password; seed a board. Each command's output and exit code, on every database."""
+
+import re
+from datetime import datetime, timedelta, timezone
+
+import flask_migrate
+import pytest
+from werkzeug.security import check_password_hash
+
+from board import create_app, models, moderation
+from board.extensions import db
+from tests.helpers import count, soup
+
+START = datetime(2017, 7, 7, 18, 47, 5, 123456, tzinfo=timezone.utc)
+LONG = "A first line that goes on and on\nand a second line, \tand then some more text to cut"
+
+# (state, verb): the state the comment ends in, or None when the command must refuse. Written out
+# by hand, not derived from models.ACTIONS, so that the table itself is under test.
+RULES = {
+    ("visible", "hide"): "hidden", ("visible", "unhide"): None, ("visible", "delete"): "deleted",
+    ("hidden", "hide"): None, ("hidden", "unhide"): "visible", ("hidden", "delete"): "deleted",
+    ("deleted", "hide"): None, ("deleted", "unhide"): None, ("deleted", "delete"): None,
+}
+TARGETS = {"hide": "hidden", "unhide": "visible", "delete": "deleted"}
+
+
+def invoke(runner, *args, **kwargs):
+    return runner.invoke(args=["board", *map(str, args)], **kwargs)
+
+
+def add(app, content="Hello", author=None, state=models.VISIBLE, posted=START):
+    with app.app_context():
+        comment = models.Comment(content=content, author=author, state=state, posted=posted)
+        db.session.add(comment)
+        db.session.commit()
+        return comment.id
+
+
+def stored(app, comment_id):
+    with app.app_context():
+        return db.session.get(models.Comment, comment_id)
+
+
+def table_rows(result):
+    """The listed rows, without the header and the closing note: (id, state, rest)."""
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["id", "state", "posted", "(UTC)", "author", "content"]
+    return [line.split(None, 2) for line in lines[1:] if not line.startswith("(")]
+
+
+# list ----------------------------------------------------------------------------------------
+
+def test_list_shows_visible_comments_newest_first_as_a_table(app, runner):
+    older = add(app, "Older", author="Ann", posted=START)
+    newer = add(app, LONG, posted=START + timedelta(minutes=1))
+    add(app, "Hidden", author="Spammer", state=models.HIDDEN, posted=START + timedelta(minutes=2))
+
+    result = invoke(runner, "list")
+
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == 3
+    assert [row[0] for row in table_rows(result)] == [str(newer), str(older)]
+    assert re.fullmatch(rf" *{newer}  visible  2017-07-07 18:48:05  \(anonymous\) +"
+                        r"A first line that goes on and on and a second line, and the…", lines[1])
+    assert re.fullmatch(rf" *{older}  visible  2017-07-07 18:47:05  Ann +Older", lines[2])
+    # The content starts in the same column on every line.
+    starts = zip(lines, ["content", "A first", "Older"], strict=True)
+    assert {line.index(text) for line, text in starts} == {lines[0].index("content")}
+
+
+def test_list_hidden_shows_hidden_and_deleted_comments_instead(app, runner):
+    add(app, "Visible")
+    hidden = add(app, "Hidden", state=models.HIDDEN, posted=START + timedelta(seconds=1))
+    deleted = add(app, "Deleted", state=models.DELETED, posted=START + timedelta(seconds=2))
+
+    result = invoke(runner, "list", "--hidden")
+
+    assert result.exit_code == 0, result.output
+    assert [row[:2] for row in table_rows(result)] == [[str(deleted), "deleted"],
+                                                       [str(hidden), "hidden"]]
+    assert "Visible" not in result.stdout
+
+
+def test_list_limit_lists_the_newest_and_says_there_are_more(app, runner):
+    ids = [add(app, f"Comment {i}", posted=START + timedelta(seconds=i)) for i in range(5)]
+
+    result = invoke(runner, "list", "--limit", 2)
+
+    assert result.exit_code == 0, result.output
+    assert [row[0] for row in table_rows(result)] == [str(ids[4]), str(ids[3])]
+    assert result.stdout.splitlines()[-1] == "(the newest 2; --limit N lists more)"
+    assert invoke(runner, "list", "--limit", 5).stdout.splitlines()[-1].split()[0] == str(ids[0])
+    assert invoke(runner, "list", "--limit", 0).exit_code == 2
+
+
+def test_list_on_an_empty_board_says_so(app, runner):
+    assert invoke(runner, "list").stdout == "no visible comments\n"
+    assert invoke(runner, "list", "--hidden").stdout == "no hidden or deleted comments\n"
+    add(app, "Visible")
+    assert invoke(runner, "list", "--hidden").stdout == "no hidden or deleted comments\n"
+
+
+# hide, unhide, delete --------------------------------------------------------------------------
+
+def test_the_cli_and_the_moderator_page_share_one_table_of_rules():
+    assert moderation.ACTIONS is models.ACTIONS
+    table = {(state, verb): (to if state in allowed else None)
+             for verb, (allowed, to) in models.ACTIONS.items() for state in models.STATES}
+    assert table == RULES
+
+
+def test_hide_unhide_delete_follow_the_rules_and_stamp_changed(app, runner, clock):
+    for (state, verb), to in RULES.items():
+        comment_id = add(app, f"{verb} a {state} comment", state=state)
+        clock.advance(seconds=1)
+
+        result = invoke(runner, verb, comment_id)
+
+        comment = stored(app, comment_id)
+        if to is None:
+            assert result.exit_code == 1, (state, verb, result.output)
+            expected = (f"comment {comment_id} is already {state}" if state == TARGETS[verb]
+                        else f"comment {comment_id} is {state}; it cannot become {TARGETS[verb]}")
+            assert result.stderr.startswith(f"Error: {expected}"), (state, verb, result.stderr)
+            assert result.stdout == ""
+            assert (comment.state, comment.changed) == (state, None)
+        else:
+            assert result.exit_code == 0, (state, verb, result.output)
+            assert result.stdout == f"comment {comment_id}: {state} -> {to}\n"
+            assert (comment.state, comment.changed) == (to, clock.now)
+
+
+def test_a_hidden_comment_leaves_the_board_and_comes_back(app, runner):
+    comment_id = add(app, "Now you see me")
+    client = app.test_client()
+
+    assert invoke(runner, "hide", comment_id).exit_code == 0
+    assert client.get(f"/comments/{comment_id}").status_code == 404
+    assert soup(client.get("/")).select(f"#comment-{comment_id}") == []
+
+    assert invoke(runner, "unhide", comment_id).exit_code == 0
+    assert client.get(f"/comments/{comment_id}").status_code == 200
+
+    assert invoke(runner, "delete", comment_id).exit_code == 0
+    assert client.get(f"/comments/{comment_id}").status_code == 404
+    assert stored(app, comment_id).content == "Now you see me"  # kept for audit
+
+
+@pytest.mark.parametrize("command", [["hide"], ["unhide"], ["delete"], ["purge", "--yes"]])
+def test_an_unknown_id_is_an_error(app, runner, command):
+    missing = add(app, "Soon gone") + 1000
+    result = invoke(runner, *command, missing)
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: there is no comment {missing}\n"
+    assert result.stdout == ""
+    for not_an_id in ("0", "seven", str(2**63)):
+        result = invoke(runner, *command, not_an_id)
+        assert result.exit_code == 2 and "Invalid value for 'ID'" in result.stderr
+    assert count(app) == 1
+
+
+# purge -----------------------------------------------------------------------------------------
+
+def test_purge_removes_the_row_after_asking(app, runner):
+    keep = add(app, "Keep me", author="Ann")
+    gone = add(app, "Purge me", state=models.DELETED)
+
+    refused = invoke(runner, "purge", keep, input="n\n")
+    assert refused.exit_code == 1
+    assert f"Purge comment {keep} (visible, by Ann: 'Keep me') for good? [y/N]" in refused.stdout
+    assert "Aborted" in refused.stderr
+    assert stored(app, keep) is not None
+
+    confirmed = invoke(runner, "purge", gone, input="y\n")
+    assert confirmed.exit_code == 0, confirmed.output
+    assert confirmed.stdout.endswith(f"comment {gone}: purged\n")
+    assert stored(app, gone) is None
+
+    result = invoke(runner, "purge", "--yes", keep)
+    assert (result.exit_code, result.stdout) == (0, f"comment {keep}: purged\n")
+    assert count(app) == 0
+
+
+# hash-password ---------------------------------------------------------------------------------
+
+@pytest.fixture
+def plain_runner():
+    """hash-password needs no database."""
+    return create_app("testing", {"DATABASE_URL": "sqlite://"}).test_cli_runner()
+
+
+def test_hash_password_asks_twice_without_echo_and_prints_a_hash(plain_runner):
+    result = invoke(plain_runner, "hash-password", input="correct horse\ncorrect horse\n")
+
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("Moderator password") == 1
+    assert "Repeat for confirmation" in result.stderr
+    assert "correct horse" not in result.output
+    password_hash = result.stdout.strip()  # alone on stdout: HASH=$(flask board hash-password)
+    assert check_password_hash(password_hash, "correct horse")
+    assert "BOARD_MODERATOR_PASSWORD_HASH='" in result.stderr
+
+
+def test_hash_password_refuses_two_different_entries(plain_runner):
+    result = invoke(plain_runner, "hash-password", input="one\ntwo\n")
+    assert result.exit_code == 1
+    assert "do not match" in result.output
+    assert not re.search(r"^(scrypt|pbkdf2):", result.stdout, re.M)
+
+
+def test_hash_password_reads_standard_input_for_scripts(plain_runner):
+    result = invoke(plain_runner, "hash-password", "--password-stdin",
+                    input="  spaces count \nsecond line ignored\n")
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) == 1  # the hash alone: $(flask board hash-password ...)
+    assert check_password_hash(result.stdout.strip(), "  spaces count ")
+
+    empty = invoke(plain_runner, "hash-password", "--password-stdin", input="\n")
+    assert (empty.exit_code, empty.stderr) == (1, "Error: the password is empty\n")
+
+
+def test_the_printed_hash_logs_the_moderator_in(app_factory, plain_runner):
+    password_hash = invoke(plain_runner, "hash-password", "--password-stdin",
+                           input="a moderator's password\n").stdout.strip()
+    client = app_factory(BOARD_MODERATOR_PASSWORD_HASH=password_hash).test_client()
+    token = soup(client.get("/moderate/login")).find("input", {"name": "csrf_token"})["value"]
+    response = client.post("/moderate/login",
+                           data={"password": "a moderator's password", "csrf_token": token})
+    assert response.status_code == 303 and response.headers["Location"] == "/moderate/"
+
+
+# seed ------------------------------------------------------------------------------------------
+
+def seeded(app):
+    with app.app_context():
+        return db.session.execute(models.EXPORTED.order_by(models.TABLE.c.id)).all()
+
+
+def test_seed_adds_realistic_comments_posted_one_after_another(app, runner, clock):
+    result = invoke(runner, "seed", 400, "--seed", 7)
+
+    assert result.exit_code == 0, result.output
+    assert re.fullmatch(r"seeded 400 comments in \d+\.\d\d s \([\d,]+ rows/s\)\n", result.stdout)
+    rows = seeded(app)
+    assert len(rows) == 400
+    posted = [row.posted for row in rows]
+    assert posted == sorted(posted) and len(set(posted)) == 400  # strictly increasing with id
+    assert clock.now - timedelta(weeks=4) <= posted[0] and posted[-1] <= clock.now
+    assert posted[-1] - posted[0] > timedelta(weeks=3)  # spread over the weeks
+    authors = [row.author for row in rows]
+    assert None in authors and len(set(authors)) > 10
+    assert all(0 < len(row.content) <= models.CONTENT_MAX for row in rows)
+    assert any("\n" in row.content for row in rows)
+    assert {row.state for row in rows} == {models.VISIBLE}
+    edited = [row for row in rows if row.edited]
+    assert edited and all(row.posted < row.edited <= clock.now for row in edited)
+    # It shows on the board like any comment.
+    assert soup(app.test_client().get("/")).select(f"#comment-{rows[-1].id}")
+
+
+def test_seed_with_a_seed_makes_the_same_comments(app, runner, clock):
+    assert invoke(runner, "seed", 50, "--seed", 1).exit_code == 0
+    assert invoke(runner, "seed", 50, "--seed", 1).exit_code == 0
+    assert invoke(runner, "seed", 50, "--seed", 2).exit_code == 0
+    rows = [tuple(row)[1:] for row in seeded(app)]
+    assert rows[:50] == rows[50:100]
+    assert rows[:50] != rows[100:]
+
+
+def test_seed_refuses_nonsense(runner):
+    assert invoke(runner, "seed", 0).exit_code == 2
+    assert invoke(runner, "seed", "many").exit_code == 2
+    assert invoke(runner, "seed", 5, "--weeks", 0).exit_code == 2
+
+
+@pytest.fixture
+def sqlite_app(tmp_path):
+    app = create_app("testing", {"DATABASE_URL": f"sqlite:///{tmp_path / 'board.sqlite'}"})
+    with app.app_context():
+        flask_migrate.upgrade()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_seed_inserts_in_bulk(sqlite_app):
+    """Tens of thousands of rows a second on SQLite (one INSERT per row would manage a few
+    hundred); the bound is loose so a busy machine does not fail it."""
+    result = invoke(sqlite_app.test_cli_runner(), "seed", 50_000)
+    assert result.exit_code == 0, result.output
+    rate = int(re.search(r"\(([\d,]+) rows/s\)", result.stdout).group(1).replace(",", ""))
+    assert rate > 5_000, result.stdout
+    assert count(sqlite_app) == 50_000
