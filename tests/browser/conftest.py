@@ -23,6 +23,7 @@ from werkzeug.serving import make_server
 from board import create_app, models
 from board.extensions import db
 from tests.conftest import unavailable
+from tests.helpers import add_comments, count
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -75,18 +76,10 @@ class LiveServer:
 
     def add_many(self, n, start, step=timedelta(minutes=1), author="Seeder"):
         """n comments "Comment 0" .. "Comment n-1", oldest first. Returns their ids."""
-        with self.app.app_context():
-            comments = [
-                models.Comment(author=author, content=f"Comment {i}", posted=start + step * i)
-                for i in range(n)
-            ]
-            db.session.add_all(comments)
-            db.session.commit()
-            return [comment.id for comment in comments]
+        return add_comments(self.app, n, start, step, author)
 
     def count(self):
-        with self.app.app_context():
-            return db.session.scalar(text("SELECT COUNT(*) FROM comments"))
+        return count(self.app)
 
     def clear(self):
         with self.app.app_context():
