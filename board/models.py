@@ -144,6 +144,11 @@ def older_than(comment_id, limit):
     return _page(LISTED.where(before(comment_id)), limit)
 
 
+def page_before(comment_id, limit):
+    """The page after `comment_id`, or the first page when it is None."""
+    return newest(limit) if comment_id is None else older_than(comment_id, limit)
+
+
 def for_moderation(comment_id, limit):
     """Every comment, whatever its state, newest first; from `comment_id` on when given."""
     statement = sa.select(*COLUMNS)

@@ -8,7 +8,6 @@ from . import models
 from .extensions import db, limiter
 from .forms import ConfirmForm, ListingArgs, LoginForm
 from .htmx import is_htmx, vary_on_htmx
-from .models import ACTIONS  # the rules, shared with `flask board hide/unhide/delete`
 
 bp = Blueprint("moderate", __name__, url_prefix="/moderate")
 bp.after_request(vary_on_htmx)
@@ -58,15 +57,14 @@ def index():
 
 @bp.post("/<int(min=1, max=9223372036854775807):comment_id>/<any(hide, unhide, delete):verb>")
 def act(comment_id, verb):
-    comment = db.session.get(models.Comment, comment_id)
-    if comment is None:
+    if db.session.get(models.Comment, comment_id) is None:
         abort(404, "There is no such comment.")
     if not ConfirmForm().validate_on_submit():
         abort(400, "This form had expired. Reload the page and try again.")
-    allowed_from, to = ACTIONS[verb]
-    if comment.state not in allowed_from:
-        abort(409, f"This comment is {comment.state}; it cannot become {to}.")
-    models.change(comment, state=to)
+    try:
+        _, comment = models.moderate(comment_id, verb)
+    except models.Refused as refused:
+        abort(409, f"Not done: {refused}.")
     if is_htmx():
         return render_template("_moderation_row.html", comment=comment)
     return redirect(url_for("moderate.index", _anchor=f"moderate-{comment_id}"), 303)

@@ -16,7 +16,6 @@ bp = Blueprint("board", __name__)
 bp.after_request(vary_on_htmx)
 
 
-
 def listing_args():
     args = ListingArgs(request.args, current_app.config["BOARD_PAGE_SIZE"])
     if args.errors:
@@ -28,7 +27,7 @@ def board_page(form, status=200):
     args = listing_args()
     if args.after is not None:
         abort(400, "The board page takes before, not after.")
-    page = models.older_than(args.before, args.limit) if args.before else models.newest(args.limit)
+    page = models.page_before(args.before, args.limit)
     return render_template("board.html", form=form, page=page, before=args.before,
                            since=models.poll_since()), status
 
@@ -50,7 +49,7 @@ def list_comments():
         if not poll.comments and not poll.changes:
             return "", 204
         return render_template("_poll.html", poll=poll)
-    page = models.older_than(args.before, args.limit) if args.before else models.newest(args.limit)
+    page = models.page_before(args.before, args.limit)
     return render_template("_comments.html", page=page)
 
 
@@ -164,7 +163,7 @@ def api_comments():
         cursor = {"after": comments[-1].id if comments else args.after}
         more = len(comments) == args.limit
     else:
-        page = models.older_than(args.before, args.limit) if args.before else models.newest(args.limit)
+        page = models.page_before(args.before, args.limit)
         comments, cursor, more = page.comments, {"before": page.older}, page.older is not None
     next_url = url_for(".api_comments", limit=args.limit, **cursor) if more else None
     return jsonify(comments=[as_json(comment) for comment in comments], next=next_url)
