@@ -157,13 +157,24 @@ def for_moderation(comment_id, limit):
     return _page(statement, limit)
 
 
-def _newer(comment_id, limit):
-    return LISTED.where(Comment.id > comment_id).order_by(Comment.id).limit(limit)
-
-
 def newer_than(comment_id, limit):
     """The `limit` oldest comments stored after `comment_id`, oldest first (for the API)."""
-    return db.session.execute(_newer(comment_id, limit)).all()
+    statement = LISTED.where(Comment.id > comment_id).order_by(Comment.id).limit(limit)
+    return db.session.execute(statement).all()
+
+
+# The poll's statement, built once: Core columns and bound parameters, so a poll only binds
+# values and finds the compiled SQL in the cache (no statement building per request).
+_TABLE = Comment.__table__
+_CORE_COLUMNS = [_TABLE.c[column.key] for column in COLUMNS]
+_AFTER = sa.bindparam("after", type_=sa.Integer)
+_POLL_NEW = (sa.select(*_CORE_COLUMNS).where(_TABLE.c.state == VISIBLE, _TABLE.c.id > _AFTER)
+             .order_by(_TABLE.c.id).limit(sa.bindparam("limit", type_=sa.Integer)).subquery())
+_POLL_CHANGED = (sa.select(*_CORE_COLUMNS)
+                 .where(_TABLE.c.changed > sa.bindparam("since", type_=UTCDateTime()),
+                        _TABLE.c.id <= _AFTER)
+                 .order_by(_TABLE.c.changed).limit(CHANGES_MAX).subquery())
+POLL = sa.union_all(sa.select(_POLL_NEW), sa.select(_POLL_CHANGED))
 
 
 def poll(after, since, limit):
@@ -171,10 +182,8 @@ def poll(after, since, limit):
     after id `after` (the `limit` oldest of them; the rest come next poll), and comments up to
     `after` changed since `since` (milliseconds)."""
     now = clock()
-    new = _newer(after, limit).subquery()
-    changed = (sa.select(*COLUMNS).where(Comment.changed > from_millis(since), Comment.id <= after)
-               .order_by(Comment.changed).limit(CHANGES_MAX).subquery())
-    rows = db.session.execute(sa.union_all(sa.select(new), sa.select(changed))).all()
+    values = {"after": after, "since": from_millis(since), "limit": limit}
+    rows = db.session.execute(POLL, values).all()
     comments = sorted((row for row in rows if row.id > after),
                       key=lambda row: (row.posted, row.id), reverse=True)
     changes = [row for row in rows if row.id <= after]

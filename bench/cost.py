@@ -1,0 +1,153 @@
+"""CPU time per request, in process: the board's own cost without sockets, gunicorn or wrk.
+
+    .venv/bin/python -m bench.cost --size 1000 --requests 3000
+
+Seeds an SQLite board (as bench.run does), builds the app as production does, and calls the WSGI
+app directly for each endpoint, measuring process CPU time (time.process_time) per request. The
+ceiling app is measured the same way. CPU time, unlike wall time and req/s, barely moves when other
+programs share the machine, so this is the tool for comparing one code change with another on a
+busy machine; bench.run's wrk figures are the ones the targets are judged by.
+"""
+
+import argparse
+import gc
+import html
+import re
+import secrets
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+from werkzeug.test import Client, EnvironBuilder
+
+from .run import limiter_env
+from .seed import seed
+
+HTMX = {"HX-Request": "true"}
+
+
+def parse(argv):
+    parser = argparse.ArgumentParser(prog="python -m bench.cost", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", type=int, default=1000)
+    parser.add_argument("--requests", type=int, default=3000, help="per endpoint and round (3000)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds; the best is kept (3)")
+    parser.add_argument("--freeze", action="store_true", help="gc.freeze() once the app is loaded")
+    parser.add_argument("--endpoints", default="ceiling,page,older,poll,post_htmx,post_plain")
+    return parser.parse_args(argv)
+
+
+def call(app, environ):
+    status = []
+    body = app(dict(environ, **{"wsgi.input": environ["wsgi.input"].__class__(environ["_body"])}),
+               lambda s, h, e=None: status.append(s))
+    try:
+        size = sum(len(chunk) for chunk in body)
+    finally:
+        if hasattr(body, "close"):
+            body.close()
+    return int(status[0].split()[0]), size
+
+
+def environ_for(method, path, headers=None, body=""):
+    environ = EnvironBuilder(path=path, method=method, headers=headers or {},
+                             data=body.encode() if body else None,
+                             content_type="application/x-www-form-urlencoded" if body else None,
+                             base_url="http://127.0.0.1:8000").get_environ()
+    environ["_body"] = body.encode()
+    return environ
+
+
+def measure(app, environ, expected, requests, rounds):
+    for _ in range(50):  # warm caches: templates, statement cache, pool
+        status, size = call(app, environ)
+    if status != expected:
+        raise RuntimeError(f"{environ['REQUEST_METHOD']} {environ['PATH_INFO']}: {status}, not {expected}")
+    best = None
+    per_round = []
+    for _ in range(rounds):
+        start = time.process_time()
+        for _ in range(requests):
+            call(app, environ)
+        used = (time.process_time() - start) / requests
+        per_round.append(used)
+        best = used if best is None else min(best, used)
+    return best, statistics.median(per_round), size
+
+
+def main(argv=None):
+    args = parse(argv)
+    folder = Path(tempfile.mkdtemp(prefix="board-cost-"))
+    try:
+        run(args, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def run(args, folder):
+    url = f"sqlite:///{folder / 'board.sqlite'}"
+    seeded = seed(url, args.size)
+    # Settings as bench.run passes them to gunicorn's environment; overrides here, because
+    # board/config.py read the environment when bench.seed imported it.
+    limits = limiter_env()
+    overrides = {"SECRET_KEY": secrets.token_hex(32), "DATABASE_URL": url,
+                 "BOARD_POST_LIMIT": limits["BOARD_POST_LIMIT"]}
+    if "BOARD_RATELIMIT_ENABLED" in limits:
+        overrides["RATELIMIT_ENABLED"] = False
+    from bench.ceiling import app as ceiling
+    from board import create_app
+
+    board = create_app("production", overrides)
+    if args.freeze:
+        gc.collect()
+        gc.freeze()
+    # A browser's first visit: the session cookie and the csrf token bound to it.
+    client = Client(board)
+    first = client.get("/")
+    cookie = first.headers["Set-Cookie"].split(";", 1)[0]
+    token = re.search(r'name="csrf_token" value="([^"]+)"', first.get_data(as_text=True)).group(1)
+    poller = re.search(r'<div id="poller"[^>]*?hx-get="([^"]+)"', first.get_data(as_text=True), re.S)
+    poll = html.unescape(poller.group(1)) if poller else f"/comments?after={seeded['newest']}"
+    browser = {"Cookie": cookie}
+    counter = iter(range(10**9))
+    cases = {
+        "ceiling": (ceiling, lambda: environ_for("GET", "/"), 200),
+        "page": (board, lambda: environ_for("GET", "/", browser), 200),
+        "older": (board, lambda: environ_for("GET", f"/comments?before={seeded['oldest'] + 55}",
+                                             browser | HTMX), 200),
+        "poll": (board, lambda: environ_for("GET", poll, browser | HTMX), 204),
+    }
+    print(f"{'endpoint':12} {'best µs':>9} {'median µs':>10} {'bytes':>8}   (CPU per request, "
+          f"{args.requests} requests x {args.rounds} rounds{', gc frozen' if args.freeze else ''})")
+    for name in args.endpoints.split(","):
+        if name.startswith("post"):
+            mode = name.removeprefix("post_")
+            headers = browser | (HTMX if mode == "htmx" else {})
+            expected = 201 if mode == "htmx" else 303
+            # Each post distinct: one environ per request, built outside the timed loop.
+            environs = [environ_for("POST", "/comments", headers,
+                                    f"csrf_token={quote(token)}&author=cost&content=Cost+{mode}+{next(counter)}")
+                        for _ in range(args.requests * args.rounds + 50)]
+            results = []
+            for _ in range(50):
+                status, _ = call(board, environs.pop())
+            if status != expected:
+                raise RuntimeError(f"{name}: {status}, not {expected}")
+            for _ in range(args.rounds):
+                start = time.process_time()
+                for _ in range(args.requests):
+                    call(board, environs.pop())
+                results.append((time.process_time() - start) / args.requests)
+            print(f"{name:12} {min(results) * 1e6:9.0f} {statistics.median(results) * 1e6:10.0f}")
+            continue
+        app, make, expected = cases[name]
+        best, median, size = measure(app, make(), expected, args.requests, args.rounds)
+        print(f"{name:12} {best * 1e6:9.0f} {median * 1e6:10.0f} {size:8}")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
