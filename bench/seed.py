@@ -21,6 +21,7 @@ import flask_migrate
 
 from board import create_app, models
 from board.extensions import db
+from board.models import batches
 
 STEP = timedelta(seconds=7)
 SQLITE_BATCH = 50_000
@@ -59,17 +60,6 @@ def rows(n, end=None):
     for i in range(n):
         posted = (start + STEP * i).isoformat(" ", "microseconds")
         yield (f"{pool[i % 1009]} #{i}", authors[i % 18], posted)
-
-
-def batches(iterable, size):
-    batch = []
-    for item in iterable:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def migrate(url):
