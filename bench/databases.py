@@ -3,8 +3,8 @@ temporary folder and stopped when the run ends, even on error.
 
 tests/servers.py tunes its servers for fast tests (PostgreSQL with fsync off, MariaDB flushing its
 log once a second). A benchmark must pay for durability as production does: PostgreSQL boots here
-with `fsync` and `full_page_writes` on (its command line wins over ALTER SYSTEM, so `boot` is
-overridden), and MariaDB gets `innodb_flush_log_at_trx_commit = 1` (dynamic) once it is up.
+with `fsync` and `full_page_writes` on (its command line wins over ALTER SYSTEM, so its SETTINGS
+are replaced), and MariaDB gets `innodb_flush_log_at_trx_commit = 1` (dynamic) once it is up.
 Everything else (initdb, users, databases, stopping) is tests/servers.py's.
 """
 
@@ -14,16 +14,11 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from tests.servers import PG_BIN, SERVERS, PostgreSQL
+from tests.servers import SERVERS, PostgreSQL
 
 
 class DurablePostgreSQL(PostgreSQL):
-    def boot(self):
-        options = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 "
-                   "-c fsync=on -c full_page_writes=on -c synchronous_commit=on "
-                   "-c max_connections=200")
-        self._run([PG_BIN / "pg_ctl", "-D", self.data, "-o", options, "-l", self.dir / "log",
-                   "-w", "start"])
+    SETTINGS = "-c fsync=on -c full_page_writes=on -c synchronous_commit=on"
 
 
 BENCH_SERVERS = {**SERVERS, "postgresql": DurablePostgreSQL}

@@ -78,11 +78,12 @@ class PostgreSQL:
         self.boot()
         return self
 
+    # Fast for tests; deliberately not UTC: stored times must not depend on the server's zone.
+    SETTINGS = "-c fsync=off -c full_page_writes=off -c timezone=America/New_York"
+
     def boot(self):
-        # Deliberately not UTC: stored times must not depend on the server's zone.
         options = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 "
-                   "-c fsync=off -c full_page_writes=off -c timezone=America/New_York "
-                   "-c max_connections=200")
+                   f"-c max_connections=200 {self.SETTINGS}")
         self._run([PG_BIN / "pg_ctl", "-D", self.data, "-o", options, "-l", self.dir / "log",
                    "-w", "start"])
 
