@@ -5,12 +5,10 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import event
 
-from . import errors, security, templating
-from .config import check_driver_installed, config_class, engine_options, normalise_database_url
+from . import doctor, errors, security, templating
+from .config import ROOT, check_driver_installed, config_class, database_uri, engine_options
 from .extensions import csrf, db, migrate
 from .forms import StrictRequest
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(config_name=None, overrides=None):
@@ -26,7 +24,7 @@ def create_app(config_name=None, overrides=None):
     app.config.from_object(settings)
     app.config.from_mapping(overrides or {})
     configure_database(app)
-    settings.check(app)
+    doctor.check(app.config)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
@@ -38,9 +36,10 @@ def create_app(config_name=None, overrides=None):
     security.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
-    from . import moderation, views
+    from . import api, moderation, views
 
     app.register_blueprint(views.bp)
+    app.register_blueprint(api.bp)
     app.register_blueprint(moderation.bp)
     from .cli import board_cli
 
@@ -49,11 +48,9 @@ def create_app(config_name=None, overrides=None):
 
 
 def configure_database(app):
-    url = app.config["DATABASE_URL"]
-    if not url:
+    if not app.config["DATABASE_URL"]:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-        url = f"sqlite:///{Path(app.instance_path) / 'board.sqlite'}"
-    url = normalise_database_url(url)
+    url = database_uri(app.config["DATABASE_URL"], app.instance_path)
     check_driver_installed(url)
     app.config["SQLALCHEMY_DATABASE_URI"] = url
     options = engine_options(

@@ -9,6 +9,7 @@ from datetime import timedelta
 from flask import current_app, g, session
 
 from . import models
+from .rules import to_millis
 
 KEPT = 50  # a session remembers at most this many recent comments
 
@@ -19,8 +20,8 @@ def window():
 
 def remember(comment):
     """Called when a comment is created: this browser may change it until the window closes."""
-    deadline = models.to_millis(comment.posted + window())
-    now = models.to_millis(models.clock())
+    deadline = to_millis(comment.posted + window())
+    now = to_millis(models.clock())
     mine = [[id_, until] for id_, until in session.get("mine", []) if until > now]
     session["mine"] = (mine + [[comment.id, deadline]])[-KEPT:]
     g.pop("owned_ids", None)
@@ -29,7 +30,7 @@ def remember(comment):
 def owned_ids():
     """Ids this browser may still change (for showing Edit and Delete), once per request."""
     if "owned_ids" not in g:
-        now = models.to_millis(models.clock())
+        now = to_millis(models.clock())
         g.owned_ids = {id_ for id_, until in session.get("mine", []) if until > now}
     return g.owned_ids
 

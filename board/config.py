@@ -1,8 +1,8 @@
-"""Settings. Every environment variable the board reads is read here, and listed in the README."""
+"""Settings. Every environment variable the board reads is read here, and listed in the README.
+The rules a setting must meet are in board/doctor.py."""
 
 import os
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import load_dotenv
 from sqlalchemy.engine import make_url
@@ -10,7 +10,8 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 # A WSGI host (PythonAnywhere) does not see a console's exports: settings live in .env beside
 # the project. Variables already in the environment win.
-load_dotenv(Path(__file__).resolve().parent.parent / ".env")
+ROOT = Path(__file__).resolve().parent.parent
+load_dotenv(ROOT / ".env")
 
 DEV_SECRET_KEY = "dev-only-insecure-key"
 
@@ -35,8 +36,10 @@ DRIVER_PACKAGES = {
 class ConfigError(SystemExit):
     """A setting that cannot work. Exits with one line that says what to change."""
 
+    PREFIX = "board: configuration error: "
+
     def __init__(self, message):
-        super().__init__(f"board: configuration error: {message}")
+        super().__init__(f"{self.PREFIX}{message}")
 
 
 def env_int(name, default):
@@ -73,6 +76,12 @@ def normalise_database_url(url):
             {"charset": "utf8mb4", "collation": "utf8mb4_unicode_ci"}
         )
     return parsed.render_as_string(hide_password=False)
+
+
+def database_uri(url, instance=ROOT / "instance"):
+    """The SQLAlchemy URL the board uses: DATABASE_URL normalised, or an SQLite file in the
+    instance folder when it is unset."""
+    return normalise_database_url(url or f"sqlite:///{Path(instance) / 'board.sqlite'}")
 
 
 def check_driver_installed(url):
@@ -154,19 +163,6 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SQLALCHEMY_TRACK_MODIFICATIONS = False
 
-    @classmethod
-    def check(cls, app):
-        """Refuse settings that cannot work; subclasses add their own rules."""
-        try:
-            ZoneInfo(app.config["BOARD_TIMEZONE"])
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigError(
-                f"BOARD_TIMEZONE {app.config['BOARD_TIMEZONE']!r} is not an IANA time zone "
-                "(for example Europe/London)"
-            ) from None
-        if app.config["BOARD_POLL_SECONDS"] < 1:
-            raise ConfigError("BOARD_POLL_SECONDS must be at least 1")
-
 
 class DevelopmentConfig(Config):
     BOARD_ENVIRONMENT = "development"  # which class built the app, for check-config
@@ -185,17 +181,6 @@ class ProductionConfig(Config):
     DEBUG = False
     SESSION_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"
-
-    @classmethod
-    def check(cls, app):
-        super().check(app)
-        if app.config.get("DEBUG"):
-            raise ConfigError("debug is on: unset FLASK_DEBUG in staging and production")
-        if app.config["SECRET_KEY"] in (None, "", DEV_SECRET_KEY):
-            raise ConfigError(
-                "SECRET_KEY is not set: put a long random value in the environment or .env, "
-                "e.g. SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))')"
-            )
 
 
 class StagingConfig(ProductionConfig):

@@ -1,12 +1,12 @@
 """Error pages: a full page for browsers, a fragment for htmx; never a trace, SQL or path."""
 
-from flask import current_app, render_template
+from flask import current_app
 from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .extensions import db
-from .htmx import is_htmx
+from .htmx import render
 
 TITLES = {
     400: "That request didn't make sense",
@@ -25,8 +25,7 @@ TITLES = {
 
 def render_error(status, message):
     title = TITLES.get(status, "Error")
-    template = "errors/_error.html" if is_htmx() else "errors/error.html"
-    return render_template(template, title=title, message=message), status
+    return render("errors/_error.html", "errors/error.html", title=title, message=message), status
 
 
 def http_error(error):

@@ -1,19 +1,17 @@
-"""What a valid comment is: the one place that says so."""
+"""What the board reads from a request: strict UTF-8 form bodies, its forms, listing cursors.
+What makes a comment valid is in board/rules.py; the forms ask there."""
 
 import re
 from urllib.parse import parse_qsl
 
-from flask import Request
+from flask import Request, abort, current_app
 from flask_wtf import FlaskForm
 from werkzeug.exceptions import BadRequest
 from werkzeug.formparser import FormDataParser
 from wtforms import PasswordField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired
 
-from .models import AUTHOR_MAX, CONTENT_MAX
-
-# C0 controls except tab and newline, DEL, C1 controls, and lone surrogates (not encodable).
-FORBIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+from .rules import AUTHOR_MAX, CONTENT_MAX, ID_MAX, normalise, validate
 
 
 class StrictFormDataParser(FormDataParser):
@@ -31,46 +29,32 @@ class StrictRequest(Request):
     form_data_parser_class = StrictFormDataParser
 
 
-def normalise(value):
-    """Browsers send textarea line breaks as CRLF; store and count them as one character."""
-    if value is None:
-        return value
-    return value.replace("\r\n", "\n").replace("\r", "\n").strip()
+class RulesForm(FlaskForm):
+    """A form whose comment fields are checked by rules.validate, and nothing else."""
 
-
-def printable(form, field):
-    if field.data and FORBIDDEN.search(field.data):
-        raise ValidationError("Remove the control characters: only text, tabs and line breaks.")
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        author = self.author.data if "author" in self else None
+        for name, message in validate(self.content.data, author).items():
+            self[name].errors.append(message)
+            valid = False
+        return valid
 
 
 def content_field(label):
-    return TextAreaField(
-        label,
-        filters=[normalise],
-        validators=[
-            DataRequired(message="Write a comment before posting."),
-            Length(max=CONTENT_MAX, message=f"Keep your comment to {CONTENT_MAX} characters."),
-            printable,
-        ],
-    )
+    # required and maxlength are for the browser's own hints; the server asks rules.validate.
+    return TextAreaField(label, filters=[normalise],
+                         render_kw={"required": True, "maxlength": CONTENT_MAX})
 
 
-class CommentForm(FlaskForm):
-    author = StringField(
-        "Name",
-        filters=[normalise],
-        validators=[
-            Optional(),
-            Length(max=AUTHOR_MAX, message=f"Keep your name to {AUTHOR_MAX} characters."),
-            printable,
-        ],
-    )
+class CommentForm(RulesForm):
+    author = StringField("Name", filters=[normalise], render_kw={"maxlength": AUTHOR_MAX})
     content = content_field("Comment")
     # A honeypot: hidden from people by CSS, filled in by bots that fill in everything.
     website = StringField("Leave this field empty")
 
 
-class EditForm(FlaskForm):
+class EditForm(RulesForm):
     content = content_field("Edit your comment")
 
 
@@ -83,16 +67,17 @@ class LoginForm(FlaskForm):
 
 
 class ListingArgs:
-    """Query parameters of a listing: `before` and `after` cursors (comment ids), `since` (the
-    poll's change cursor) and `limit`."""
+    """Query parameters of a listing: `before` and `after` cursors (comment ids: after N means
+    the comments stored after N), `since` (the poll's change cursor) and `limit`."""
 
-    CURSOR = re.compile(r"[0-9]{1,18}")  # 18 digits always fit a signed 64-bit id
+    CURSOR = re.compile(r"[0-9]{1,16}")  # longer digit strings are out of every range below
+    SINCE_MAX = 253402300799999  # milliseconds at the end of year 9999, the last DATETIME
 
     def __init__(self, args, default_limit, max_limit=100):
         self.errors = []
-        self.before = self._int(args, "before", 1, 10**18)
-        self.after = self._int(args, "after", 0, 10**18)
-        self.since = self._int(args, "since", 0, 10**15)  # milliseconds since 1970
+        self.before = self._int(args, "before", 1, ID_MAX)
+        self.after = self._int(args, "after", 0, ID_MAX)
+        self.since = self._int(args, "since", 0, self.SINCE_MAX)
         self.limit = self._int(args, "limit", 1, max_limit)
         if self.limit is None:
             self.limit = default_limit
@@ -107,3 +92,14 @@ class ListingArgs:
             self.errors.append(f"{name} must be a whole number from {low} to {high}.")
             return None
         return int(raw)
+
+
+def listing_args(args, pages_only=None):
+    """The listing's arguments, or 400 with every problem. `pages_only` names a page that takes
+    `before`, not `after`."""
+    parsed = ListingArgs(args, current_app.config["BOARD_PAGE_SIZE"])
+    if pages_only and parsed.after is not None:
+        parsed.errors.append(f"{pages_only} takes before, not after.")
+    if parsed.errors:
+        abort(400, " ".join(parsed.errors))
+    return parsed

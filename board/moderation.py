@@ -4,10 +4,11 @@ any comment. It exists only when BOARD_MODERATOR_PASSWORD_HASH is set."""
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from werkzeug.security import check_password_hash
 
-from . import models
-from .extensions import db, limiter
-from .forms import ConfirmForm, ListingArgs, LoginForm
-from .htmx import is_htmx, vary_on_htmx
+from . import models, reads
+from .extensions import limiter
+from .forms import ConfirmForm, LoginForm, listing_args
+from .htmx import render_or_redirect, vary_on_htmx
+from .rules import ID_MAX, VERBS
 
 bp = Blueprint("moderate", __name__, url_prefix="/moderate")
 bp.after_request(vary_on_htmx)
@@ -48,16 +49,14 @@ def logout():
 
 @bp.get("/")
 def index():
-    args = ListingArgs(request.args, current_app.config["BOARD_PAGE_SIZE"])
-    if args.errors or args.after is not None:
-        abort(400, " ".join(args.errors) or "The moderator page takes before, not after.")
-    page = models.for_moderation(args.before, args.limit)
+    args = listing_args(request.args, "The moderator page")
+    page = reads.for_moderation(args.before, args.limit)
     return render_template("moderate.html", page=page)
 
 
-@bp.post("/<int(min=1, max=9223372036854775807):comment_id>/<any(hide, unhide, delete):verb>")
+@bp.post(f"/<int(min=1, max={ID_MAX}):comment_id>/<any({', '.join(VERBS)}):verb>")
 def act(comment_id, verb):
-    if db.session.get(models.Comment, comment_id) is None:
+    if reads.find(comment_id) is None:
         abort(404, "There is no such comment.")
     if not ConfirmForm().validate_on_submit():
         abort(400, "This form had expired. Reload the page and try again.")
@@ -65,6 +64,6 @@ def act(comment_id, verb):
         _, comment = models.moderate(comment_id, verb)
     except models.Refused as refused:
         abort(409, f"Not done: {refused}.")
-    if is_htmx():
-        return render_template("_moderation_row.html", comment=comment)
-    return redirect(url_for("moderate.index", _anchor=f"moderate-{comment_id}"), 303)
+    return render_or_redirect("_moderation_row.html",
+                              url_for("moderate.index", _anchor=f"moderate-{comment_id}"),
+                              comment=comment)

@@ -1,4 +1,5 @@
-"""What templates see beyond their context: date formatting and versioned static URLs."""
+"""What templates see beyond their context: the comment rules they show (display names, times,
+moderation verbs), local dates, and versioned static URLs."""
 
 import hashlib
 from functools import lru_cache
@@ -7,10 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 
-
-def iso_utc(moment):
-    """2017-07-07T18:47:05Z: the machine-readable time, always UTC."""
-    return moment.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%SZ")
+from .rules import VISIBLE, display_name, iso_utc, verbs_for
 
 
 def long_date(moment):
@@ -36,5 +34,8 @@ def init_app(app):
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     app.add_template_filter(iso_utc)
+    app.add_template_filter(display_name)
+    app.add_template_global(verbs_for)
+    app.add_template_global(VISIBLE, "VISIBLE")
     app.add_template_filter(long_date)
     app.url_defaults(version_static_urls)

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from board import create_app
-from board.cli import mask_url, problems, shown
-from board.config import DEV_SECRET_KEY
+from board.doctor import mask_url, problems, shown
+from board.config import DEV_SECRET_KEY, ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "4f1c9a-a-long-random-secret-for-the-tests-d02e7b"
@@ -66,9 +66,13 @@ def test_a_safe_production_config_passes_with_its_secrets_masked():
     assert result.stderr == ""
 
 
-def test_a_short_secret_key_is_refused_under_production(sqlite_url):
-    result = check_config("production", DATABASE_URL=sqlite_url, SECRET_KEY="...")
-    assert result.exit_code == 1
+def test_a_short_secret_key_is_refused_under_production_at_start_and_by_the_check(sqlite_url):
+    # One rule for both: the app used to start with a key that check-config refused.
+    with pytest.raises(ConfigError, match="SECRET_KEY is only 3 characters long under production"):
+        create_app("production", {"DATABASE_URL": sqlite_url, "SECRET_KEY": "..."})
+    result = run(["board.cli", "check-config"], FLASK_CONFIG="production", SECRET_KEY="...",
+                 DATABASE_URL=sqlite_url)
+    assert result.returncode == 1
     (problem,) = reported_problems(result)
     assert problem.startswith("SECRET_KEY is only 3 characters long under production")
 
@@ -129,7 +133,7 @@ def test_without_the_app_every_problem_is_listed_at_once(sqlite_url):
     found = reported_problems(result)
     assert [problem.split(" ", 1)[0] for problem in found] == [
         "SECRET_KEY", "DEBUG", "DATABASE_URL", "BOARD_RATELIMIT_STORAGE_URI"], found
-    assert found[0].startswith("SECRET_KEY is the development key under production")
+    assert found[0].startswith("SECRET_KEY is not set under production")
     assert "SECRET_KEY = <the development key from the source code>" in result.stdout
 
 

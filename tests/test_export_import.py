@@ -11,7 +11,7 @@ import flask_migrate
 import pytest
 import sqlalchemy as sa
 
-from board import cli, create_app, models
+from board import cli, create_app, models, rules, transfer
 from board.extensions import db
 from tests.helpers import count, post
 
@@ -27,9 +27,9 @@ TRICKY = [
      T + timedelta(minutes=3), "visible"),
     (3, "", "Line one\nLine two\n\n\tIndented with a tab", T.replace(microsecond=0), None,
      "hidden"),
-    (7, "𝕏" * models.AUTHOR_MAX, "𝕏" * models.CONTENT_MAX, T.replace(microsecond=999999),
+    (7, "𝕏" * rules.AUTHOR_MAX, "𝕏" * rules.CONTENT_MAX, T.replace(microsecond=999999),
      T.replace(microsecond=1), "deleted"),
-    (8, "Ann", "x" * models.CONTENT_MAX, datetime(2000, 2, 29, 23, 59, 59, 999999, tzinfo=UTC),
+    (8, "Ann", "x" * rules.CONTENT_MAX, datetime(2000, 2, 29, 23, 59, 59, 999999, tzinfo=UTC),
      None, "visible"),
     (1000, "Bob", 'Quotes " \' and \\ backslash </script> <b>&amp;</b>',
      datetime(2021, 3, 14, 2, 30, 0, 500000, tzinfo=UTC), None, "hidden"),
@@ -48,14 +48,14 @@ def invoke(runner, *args, **kwargs):
 def insert(app, rows):
     with app.app_context():
         db.session.execute(sa.insert(models.TABLE),
-                           [dict(zip(models.FIELDS, row, strict=True)) for row in rows])
+                           [dict(zip(transfer.FIELDS, row, strict=True)) for row in rows])
         db.session.commit()
 
 
 def rows_of(app):
     with app.app_context():
         return [tuple(row) for row in
-                db.session.execute(models.EXPORTED.order_by(models.TABLE.c.id))]
+                db.session.execute(transfer.EXPORTED.order_by(models.TABLE.c.id))]
 
 
 def line(id=5, author="Ann", content="Hello", posted="2017-07-07T18:47:05.123456Z", edited=None,
@@ -119,7 +119,7 @@ def test_export_reads_the_board_in_batches_and_misses_no_row(app, runner, tmp_pa
     """Batches of three over ids with gaps: a server-side cursor on PostgreSQL, SQLite's lazy
     cursor, keyset chunks on MariaDB."""
     insert(app, SAFE)
-    monkeypatch.setattr(models, "BATCH", 3)
+    monkeypatch.setattr(transfer, "BATCH", 3)
     export(runner, tmp_path / "board.jsonl")
     lines = (tmp_path / "board.jsonl").read_bytes().splitlines()
     assert [json.loads(text)["id"] for text in lines] == [row[0] for row in SAFE]
@@ -138,7 +138,7 @@ def test_a_failed_export_leaves_no_file(app, runner, tmp_path, monkeypatch):
         yield from rows_of(app)[:2]
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(models, "exported", broken)
+    monkeypatch.setattr(transfer, "exported", broken)
     (tmp_path / "old.jsonl").write_bytes(b"the previous export\n")
     result = invoke(runner, "export", tmp_path / "old.jsonl")
     assert result.exit_code == 1
@@ -246,18 +246,18 @@ BAD_LINES = {
     "id zero": (line(id=0), "id must be a whole number"),
     "id too big": (line(id=2**31), "id must be a whole number"),
     "author a number": (line(author=42), "author must be text or null"),
-    "author too long": (line(author="a" * 65), "author is longer than 64 characters"),
-    "author with a bell": (line(author="Ann\u0007"), "author has control characters"),
+    "author too long": (line(author="a" * 65), "author: Keep your name to 64 characters"),
+    "author with a bell": (line(author="Ann\u0007"), "author: Remove the control characters"),
     "content null": (line(content=None), "content must be text"),
-    "content empty": (line(content=""), "content is empty"),
-    "content too long": (line(content="x" * 4097), "content is longer than 4096 characters"),
-    "content with NUL": (line(content="a\u0000b"), "content has control characters"),
-    "content with escape": (line(content="\u001b[31mred"), "content has control characters"),
-    "content with CR": (line(content="a\r\nb"), "content has control characters"),
-    "content with C1": (line(content="a\u0085b"), "content has control characters"),
+    "content empty": (line(content=""), "content: Write a comment before posting"),
+    "content too long": (line(content="x" * 4097), "content: Keep your comment to 4096 characters"),
+    "content with NUL": (line(content="a\u0000b"), "content: Remove the control characters"),
+    "content with escape": (line(content="\u001b[31mred"), "content: Remove the control characters"),
+    "content with CR": (line(content="a\r\nb"), "content: Remove the control characters"),
+    "content with C1": (line(content="a\u0085b"), "content: Remove the control characters"),
     "content with lone surrogate": ('{"id": 5, "author": null, "content": "a\\ud800b", '
                                     '"posted": "2017-07-07T18:47:05Z", "edited": null, '
-                                    '"state": "visible"}', "content has control characters"),
+                                    '"state": "visible"}', "content: Remove the control characters"),
     "unknown state": (line(state="spam"), "state must be one of visible, hidden, deleted"),
     "state missing a value": (line(state=None), "state must be one of"),
     "naive posted": (line(posted="2017-07-07T18:47:05.123456"), "posted has no time zone"),
@@ -277,7 +277,7 @@ def test_a_bad_line_is_refused_with_its_number_and_nothing_changes(app, runner, 
     insert(app, [(1, "Ann", "Already here", T, None, "visible")])
     before = rows_of(app)
     # Batches of two: lines 1 and 2 are already INSERTed when line 3 is read.
-    monkeypatch.setattr(models, "BATCH", 2)
+    monkeypatch.setattr(transfer, "BATCH", 2)
     path = tmp_path / "bad.jsonl"
     path.write_bytes(jsonl(line(id=10), line(id=11), bad, line(id=12)))
 
@@ -374,7 +374,7 @@ def test_a_round_trip_sqlite_postgresql_mariadb_sqlite_keeps_every_byte(servers,
         first = files[0].read_bytes()
         assert [path.read_bytes() == first for path in files] == [True] * 4
         assert len(first.splitlines()) == len(TRICKY)
-        assert "𝕏".encode() * models.CONTENT_MAX in first  # kept as UTF-8, not \u-escaped
+        assert "𝕏".encode() * rules.CONTENT_MAX in first  # kept as UTF-8, not \u-escaped
     finally:
         for app in apps:
             with app.app_context():

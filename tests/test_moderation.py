@@ -3,7 +3,7 @@
 import pytest
 from werkzeug.security import generate_password_hash
 
-from board import models
+from board import models, rules
 from board.extensions import db
 from tests.helpers import HTMX, add_comments, soup
 
@@ -32,11 +32,13 @@ def state(app, comment_id):
         return db.session.get(models.Comment, comment_id).state
 
 
+@pytest.mark.one_database
 def test_moderation_does_not_exist_without_a_password_hash(client):
     assert client.get("/moderate/").status_code == 404
     assert client.get("/moderate/login").status_code == 404
 
 
+@pytest.mark.one_database
 def test_the_page_asks_for_a_login_first(moderated):
     client = moderated.test_client()
     response = client.get("/moderate/")
@@ -46,6 +48,7 @@ def test_the_page_asks_for_a_login_first(moderated):
     assert form.find("label", attrs={"for": "password"})
 
 
+@pytest.mark.one_database
 def test_a_wrong_password_is_refused_and_the_login_is_rate_limited(moderated):
     client = moderated.test_client()
     for _ in range(3):
@@ -56,6 +59,7 @@ def test_a_wrong_password_is_refused_and_the_login_is_rate_limited(moderated):
     assert client.get("/moderate/").status_code == 303
 
 
+@pytest.mark.one_database
 def test_login_without_csrf_token_is_refused(moderated):
     client = moderated.test_client()
     client.get("/moderate/login")
@@ -72,17 +76,17 @@ def test_moderator_hides_unhides_and_deletes_without_javascript(moderated):
 
     response = act(client, ids[0], "hide")
     assert response.status_code == 303
-    assert state(moderated, ids[0]) == models.HIDDEN
+    assert state(moderated, ids[0]) == rules.HIDDEN
     board = soup(client.get("/"))
     assert board.select(f"#comment-{ids[0]}") == []
     assert client.get(f"/comments/{ids[0]}").status_code == 404
 
     assert act(client, ids[0], "unhide").status_code == 303
-    assert state(moderated, ids[0]) == models.VISIBLE
+    assert state(moderated, ids[0]) == rules.VISIBLE
     assert soup(client.get("/")).select(f"#comment-{ids[0]}")
 
     assert act(client, ids[1], "delete").status_code == 303
-    assert state(moderated, ids[1]) == models.DELETED
+    assert state(moderated, ids[1]) == rules.DELETED
     assert act(client, ids[1], "unhide").status_code == 409
 
 
@@ -114,6 +118,7 @@ def test_hidden_and_deleted_comments_vanish_from_board_polls_and_pages(moderated
     assert "removed" in answer.select_one(f"#comment-{ids[-1]}")["class"]
 
 
+@pytest.mark.one_database
 def test_logout_ends_moderation(moderated):
     client = moderated.test_client()
     login(client)
