@@ -92,11 +92,8 @@ def run(args, folder):
     seeded = seed(url, args.size)
     # Settings as bench.run passes them to gunicorn's environment; overrides here, because
     # board/config.py read the environment when bench.seed imported it.
-    limits = limiter_env()
     overrides = {"SECRET_KEY": secrets.token_hex(32), "DATABASE_URL": url,
-                 "BOARD_POST_LIMIT": limits["BOARD_POST_LIMIT"]}
-    if "BOARD_RATELIMIT_ENABLED" in limits:
-        overrides["RATELIMIT_ENABLED"] = False
+                 "BOARD_POST_LIMIT": limiter_env()["BOARD_POST_LIMIT"], "RATELIMIT_ENABLED": False}
     from bench.ceiling import app as ceiling
     from board import create_app
 

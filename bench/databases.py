@@ -1,11 +1,12 @@
-"""The database servers a benchmark run needs, started by tests/servers.py on loopback in a
+"""The database servers a benchmark run needs, started by harness/databases.py on loopback in a
 temporary folder and stopped when the run ends, even on error.
 
-tests/servers.py tunes its servers for fast tests (PostgreSQL with fsync off, MariaDB flushing its
-log once a second). A benchmark must pay for durability as production does: PostgreSQL boots here
-with `fsync` and `full_page_writes` on (its command line wins over ALTER SYSTEM, so its SETTINGS
-are replaced), and MariaDB gets `innodb_flush_log_at_trx_commit = 1` (dynamic) once it is up.
-Everything else (initdb, users, databases, stopping) is tests/servers.py's.
+harness/databases.py tunes its servers for fast tests (PostgreSQL with fsync off, MariaDB
+flushing its log once a second). A benchmark must pay for durability as production does:
+PostgreSQL boots here with `fsync` and `full_page_writes` on (its command line wins over ALTER
+SYSTEM, so its SETTINGS are replaced), and MariaDB gets `innodb_flush_log_at_trx_commit = 1`
+(dynamic) once it is up.
+Everything else (initdb, users, databases, stopping) is harness/databases.py's.
 """
 
 import contextlib
@@ -14,7 +15,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from tests.servers import SERVERS, PostgreSQL
+from harness.databases import SERVERS, PostgreSQL
 
 
 class DurablePostgreSQL(PostgreSQL):

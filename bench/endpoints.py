@@ -5,7 +5,7 @@ import re
 from typing import NamedTuple
 from urllib.parse import quote
 
-from .load import browser_session, request
+from harness.raw_http import first_visit, request
 
 HTMX = {"HX-Request": "true"}
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -30,13 +30,13 @@ def board_endpoints(port, seeded, nonce):
     posts carry the csrf_token bound to it. Each post's content is distinct (a counter in
     bench/wrk/post.lua plus `nonce`), so a duplicate-content guard never trips.
     """
-    token, cookie, page = browser_session(port)
+    token, cookie, page = first_visit(port)
     browser = {"Cookie": cookie}
     deep = seeded["oldest"] + 55  # 55 older comments: a full page of 50 and a next link
     endpoints = [
         Endpoint("page", "GET", "/", browser, 200),
         Endpoint("older", "GET", f"/comments?before={deep}", browser | HTMX, 200),
-        Endpoint("poll", "GET", poll_url(page, seeded["newest"]), browser | HTMX, 204),
+        Endpoint("poll", "GET", poll_url(page.body, seeded["newest"]), browser | HTMX, 204),
     ]
     for name, mode, expected in (("post_htmx", "htmx", 201), ("post_plain", "plain", 303)):
         endpoints.append(Endpoint(
@@ -58,8 +58,8 @@ def poll_url(page, newest):
 
 def probe(port, endpoint):
     """One request that must answer as expected; returns the body (for GETs' sizes)."""
-    status, _, body = request(port, endpoint.method, endpoint.path, endpoint.headers,
-                              endpoint.probe_body)
+    status, _, body = request(port, endpoint.method, endpoint.path, body=endpoint.probe_body,
+                              headers=endpoint.headers)
     if status != endpoint.expected:
         raise RuntimeError(f"{endpoint.method} {endpoint.path} answered {status}, "
                            f"not {endpoint.expected}: {body[:300]!r}")

@@ -23,9 +23,11 @@ import sys
 import time
 from datetime import datetime, timezone
 
+from harness.process import clean_env
+
 from .databases import Databases
 from .endpoints import NAMES, board_endpoints, probe
-from .load import ROOT, Gunicorn, wrk
+from .load import ROOT, gunicorn, wrk
 from .run import limiter_env, log
 from .seed import seed
 
@@ -106,10 +108,9 @@ def main(argv=None):
     with Databases() as databases:
         url = databases.url(args.database)
         seeded = seed(url, args.size)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("BOARD_", "FLASK_"))}
-        env.update(FLASK_CONFIG="production", SECRET_KEY=secrets.token_hex(32), DATABASE_URL=url,
-                   **limiter_env())
-        with Gunicorn(args.app, env, out / "gunicorn.log", workers=args.workers) as server:
+        env = clean_env(FLASK_CONFIG="production", SECRET_KEY=secrets.token_hex(32), DATABASE_URL=url,
+                        **limiter_env())
+        with gunicorn(args.app, env, out / "gunicorn.log", workers=args.workers) as server:
             endpoint = next(e for e in board_endpoints(server.port, seeded, secrets.token_hex(3))
                             if e.name == args.endpoint)
             probe(server.port, endpoint)

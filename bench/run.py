@@ -19,7 +19,6 @@ Ctrl-C. Needs wrk (apt-get install wrk); PostgreSQL 15 and mariadb-server for th
 import argparse
 import contextlib
 import json
-import os
 import secrets
 import shlex
 import signal
@@ -28,10 +27,13 @@ import sys
 import time
 from datetime import datetime, timezone
 
+from harness.process import clean_env
+from harness.raw_http import request
+
 from .cpu import Meter, wait_for_idle, wait_for_quiet
 from .databases import Databases
 from .endpoints import NAMES, board_endpoints, probe
-from .load import ROOT, Gunicorn, request, wrk, wrk_available
+from .load import ROOT, gunicorn, wrk, wrk_available
 from .report import render, write_docs
 from .seed import seed
 
@@ -89,12 +91,8 @@ def log(message):
 
 
 def limiter_env():
-    """BOARD_POST_LIMIT always (huge, so posts are never throttled); BOARD_RATELIMIT_ENABLED=false
-    only if the board reads it."""
-    env = {"BOARD_POST_LIMIT": "1000000 per second"}
-    if "BOARD_RATELIMIT_ENABLED" in (ROOT / "board" / "config.py").read_text():
-        env["BOARD_RATELIMIT_ENABLED"] = "false"
-    return env
+    """The rate limiter off, and its post limit huge besides: posts are never throttled."""
+    return {"BOARD_POST_LIMIT": "1000000 per second", "BOARD_RATELIMIT_ENABLED": "false"}
 
 
 class Bench:
@@ -111,14 +109,10 @@ class Bench:
         return time.monotonic() - self.began < self.args.patience_minutes * 60
 
     def env(self, **extra):
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("BOARD_", "FLASK_"))}
-        env.pop("DATABASE_URL", None)
-        env["BENCH_GC_FREEZE"] = "1" if self.args.gc_freeze else "0"
-        env.update(extra)
-        return env
+        return clean_env(BENCH_GC_FREEZE="1" if self.args.gc_freeze else "0", **extra)
 
     def gunicorn(self, app, env, name):
-        return Gunicorn(app, env, self.results_dir / f"{name}.log", workers=self.args.workers)
+        return gunicorn(app, env, self.results_dir / f"{name}.log", workers=self.args.workers)
 
     def load(self, port, path, headers=None, script="get.lua", script_args=(), duration=None,
              warmup=None):
@@ -198,10 +192,10 @@ class Bench:
                 for round_ in range(self.args.repeats):
                     for size in (sizes if round_ % 2 == 0 else sizes[::-1]):
                         server, endpoint = servers[size], endpoints[size][name]
-                        locked = server.log_count("database is locked")
+                        locked = server.log.count("database is locked")
                         result = self.load(server.port, endpoint.path, endpoint.headers,
                                            endpoint.script, endpoint.script_args)
-                        result["locked"] = server.log_count("database is locked") - locked
+                        result["locked"] = server.log.count("database is locked") - locked
                         runs[size].append(result)
                 for size in sizes:
                     result = combine(runs[size])

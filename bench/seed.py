@@ -21,7 +21,7 @@ import flask_migrate
 
 from board import create_app, models
 from board.extensions import db
-from board.models import batches
+from board.transfer import batches
 
 STEP = timedelta(seconds=7)
 SQLITE_BATCH = 50_000

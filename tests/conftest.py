@@ -2,9 +2,15 @@
 database: SQLite, and real PostgreSQL and MariaDB servers started once per session.
 
 The schema is built by the migrations, never by create_all; every test starts from an empty board.
+
+A test whose answer cannot depend on the database (headers, error pages, configuration, input
+refused before any query) is marked `@pytest.mark.one_database`: it still gets a working app, on
+SQLite only, instead of running three times. A test that names its own databases does so with
+`@pytest.mark.parametrize("dialect", [...], indirect=True, scope="session")`.
 """
 
 import os
+import random
 import shutil
 import tempfile
 from datetime import datetime, timedelta, timezone
@@ -14,26 +20,74 @@ import flask_migrate
 import pytest
 import sqlalchemy as sa
 from hypothesis import settings
+from hypothesis.configuration import set_hypothesis_home_dir
 from sqlalchemy import text
 
 from board import create_app, models
 from board.config import normalise_database_url
 from board.extensions import db
-from tests.servers import Unavailable, server_for
+from tests.helpers import unavailable
+from harness.databases import Unavailable, server_for
 
 DIALECTS = ["sqlite", "postgresql", "mariadb"]
+ONE_DATABASE = ["sqlite"]
 
-# CI replays the same examples every run, so a red build is reproducible; locally they vary.
-settings.register_profile("ci", derandomize=True, print_blob=True)
+# Every run draws new examples (CI included: a fixed set would replay the same blind spots
+# forever). A red build stays reproducible: the run's seed is printed in the report header, and
+# every failure prints its example and a @reproduce_failure blob (see pytest_report_header).
+settings.register_profile("ci", print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+# Hypothesis keeps its example database and caches in ./.hypothesis by default: keep them out of
+# the checkout (a failing example is still replayed by the next run on this machine).
+if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+    set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "board-tests-hypothesis")
 
 
-def unavailable(reason):
-    """Skip on a developer's machine that lacks a server; in CI a skip would hide a gap: fail."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI must run every test)", pytrace=False)
-    pytest.skip(reason)
+def pytest_addoption(parser):
+    parser.addoption(
+        "--save-screenshot", metavar="PATH", default=None,
+        help="also save the desktop screenshot of tests/browser/test_screenshot.py to PATH "
+             "(e.g. docs/screenshot.png); without it the tests write only to temporary folders",
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "one_database: the test cannot depend on the database; run it on SQLite only",
+    )
+    # Before Hypothesis's own pytest_configure reads the option: a seed for the whole run, chosen
+    # here when none was given, so that it can be printed and passed back in.
+    if os.environ.get("CI") and config.getoption("hypothesis_seed", None) is None:
+        config.option.hypothesis_seed = str(random.SystemRandom().randrange(2**32))
+
+
+def pytest_report_header(config):
+    seed = config.getoption("hypothesis_seed", None)
+    if seed is None:
+        return ("hypothesis: random examples; a failure prints its example, and the next run "
+                "on this machine replays it first")
+    return (f"hypothesis seed: {seed} (this run's examples again: "
+            f"python -m pytest --hypothesis-seed={seed} ...)")
+
+
+def pytest_generate_tests(metafunc):
+    """Parametrize `dialect`: every database, or SQLite alone for `one_database` tests.
+
+    A test that parametrizes `dialect` itself keeps its own list."""
+    if "dialect" not in metafunc.fixturenames:
+        return
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0] if mark.args else mark.kwargs.get("argnames", ())
+        if isinstance(names, str):
+            names = [name.strip() for name in names.split(",")]
+        if "dialect" in names:
+            return
+    one = metafunc.definition.get_closest_marker("one_database") is not None
+    metafunc.parametrize("dialect", ONE_DATABASE if one else DIALECTS, indirect=True,
+                         scope="session")
 
 
 @pytest.fixture(scope="session")
@@ -66,8 +120,9 @@ def servers(server_root):
         server.stop()
 
 
-@pytest.fixture(scope="session", params=DIALECTS)
+@pytest.fixture(scope="session")
 def dialect(request):
+    """The database's name; parametrized by pytest_generate_tests above."""
     return request.param
 
 

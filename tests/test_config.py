@@ -1,11 +1,13 @@
 """Configuration: config classes, DATABASE_URL forms, engine options, refusals at start."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from sqlalchemy.engine import make_url
 
 from board import create_app
@@ -24,7 +26,7 @@ def sqlite_app(tmp_path, config_name="testing", **overrides):
      ("production", False, False)],
 )
 def test_config_name_selects_the_config_class(tmp_path, name, debug, testing):
-    app = sqlite_app(tmp_path, name, SECRET_KEY="a-real-secret-for-this-test")
+    app = sqlite_app(tmp_path, name, SECRET_KEY="a-real-secret-for-this-test-at-least-32-characters")
     assert app.debug is debug
     assert app.testing is testing
 
@@ -47,7 +49,7 @@ def test_production_refusal_is_one_line_on_the_command_line(tmp_path):
 
 
 def test_production_cookies_are_secure_and_httponly(tmp_path):
-    app = sqlite_app(tmp_path, "production", SECRET_KEY="a-real-secret-for-this-test")
+    app = sqlite_app(tmp_path, "production", SECRET_KEY="a-real-secret-for-this-test-at-least-32-characters")
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
@@ -58,8 +60,11 @@ def test_unknown_config_name_is_refused(tmp_path):
         sqlite_app(tmp_path, "nope")
 
 
-def test_default_database_is_sqlite_in_the_instance_folder(tmp_path):
+def test_default_database_is_sqlite_in_the_instance_folder(tmp_path, monkeypatch):
+    # create_app makes the instance folder: a temporary one, not instance/ in the checkout.
+    monkeypatch.setattr(Flask, "auto_find_instance_path", lambda self: str(tmp_path / "instance"))
     app = create_app("testing", {"DATABASE_URL": None})
+    assert app.instance_path == str(tmp_path / "instance")
     url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
     assert url.get_backend_name() == "sqlite"
     assert Path(url.database) == Path(app.instance_path) / "board.sqlite"
@@ -119,8 +124,8 @@ def test_an_unknown_database_scheme_is_refused_in_one_line():
 
 
 def test_production_refuses_debug(tmp_path):
-    with pytest.raises(ConfigError, match="debug is on"):
-        sqlite_app(tmp_path, "production", SECRET_KEY="a-real-secret-for-this-test", DEBUG=True)
+    with pytest.raises(ConfigError, match="DEBUG is on under production"):
+        sqlite_app(tmp_path, "production", SECRET_KEY="a-real-secret-for-this-test-at-least-32-characters", DEBUG=True)
 
 
 def test_server_databases_get_pre_ping_and_recycle_through_engine_options():
@@ -146,22 +151,31 @@ def test_unknown_time_zone_is_refused(tmp_path):
         sqlite_app(tmp_path, BOARD_TIMEZONE="Mars/Olympus_Mons")
 
 
+def copy_of_the_project(destination):
+    """The importable part of the project (flask_app.py and board/), copied to `destination`: a
+    .env written beside it is the copy's, never the checkout's (nor a developer's own)."""
+    destination.mkdir()
+    shutil.copy2(ROOT / "flask_app.py", destination / "flask_app.py")
+    shutil.copytree(ROOT / "board", destination / "board",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return destination
+
+
 def test_dotenv_file_is_read_when_present(tmp_path):
     """A .env beside the project (as on PythonAnywhere) is loaded; real environment wins."""
-    env_file = ROOT / ".env"
-    if env_file.exists():
-        pytest.skip("a developer's own .env is present; not touching it")
-    env_file.write_text("BOARD_POLL_SECONDS=7\nBOARD_TIMEZONE=Europe/Paris\n")
-    try:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("BOARD_")}
-        env.update(BOARD_TIMEZONE="Asia/Tokyo", DATABASE_URL=f"sqlite:///{tmp_path / 'b.sqlite'}",
-                   PYTHONPATH=str(ROOT))
-        code = "import flask_app as f; print(f.app.config['BOARD_POLL_SECONDS'], f.app.config['BOARD_TIMEZONE'])"
-        result = subprocess.run([sys.executable, "-c", code], cwd="/", env=env,
-                                capture_output=True, text=True, timeout=60)
-    finally:
-        env_file.unlink()
-    assert result.stdout.strip() == "7 Asia/Tokyo", result.stderr
+    project = copy_of_the_project(tmp_path / "project")
+    (project / ".env").write_text("BOARD_POLL_SECONDS=7\nBOARD_TIMEZONE=Europe/Paris\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOARD_")}
+    env.update(BOARD_TIMEZONE="Asia/Tokyo", DATABASE_URL=f"sqlite:///{tmp_path / 'b.sqlite'}",
+               PYTHONPATH=str(project), PYTHONDONTWRITEBYTECODE="1")
+    code = ("import board.config, flask_app as f; print(board.config.__file__); "
+            "print(f.app.config['BOARD_POLL_SECONDS'], f.app.config['BOARD_TIMEZONE'])")
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    where, values = result.stdout.splitlines()[-2:]
+    assert Path(where).is_relative_to(project), where  # the copy was imported, not the checkout
+    assert values == "7 Asia/Tokyo"
 
 
 def test_flaskenv_lets_flask_commands_find_the_app():

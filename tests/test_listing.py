@@ -35,11 +35,13 @@ def test_board_page_polls_from_the_newest_comment_shown(app, client):
     assert poller["hx-target"] == "this" and poller["hx-swap"] == "outerHTML"
 
 
+@pytest.mark.one_database
 def test_poll_interval_is_configurable(app, client):
     app.config["BOARD_POLL_SECONDS"] = 2
     assert soup(client.get("/")).select_one("#poller")["hx-trigger"].startswith("every 2s")
 
 
+@pytest.mark.one_database
 def test_empty_board_polls_after_zero(client):
     assert poller_after(soup(client.get("/"))) == 0
 
@@ -139,6 +141,7 @@ def test_limit_sets_the_page_size(app, client):
     assert len(ids_in(soup(client.get("/comments?before=999999999&limit=3", headers=HTMX)))) == 0
 
 
+@pytest.mark.one_database
 def test_fragment_urls_without_htmx_redirect_to_the_page(app, client):
     ids = add_comments(app, 3)
     response = client.get(f"/comments?before={ids[1]}")
@@ -147,10 +150,12 @@ def test_fragment_urls_without_htmx_redirect_to_the_page(app, client):
     assert client.get("/comments?after=0").headers["Location"] == "/"
 
 
+@pytest.mark.one_database
 def test_listing_answers_vary_on_hx_request(client):
     assert "HX-Request" in client.get("/").headers["Vary"]
 
 
+@pytest.mark.one_database
 @pytest.mark.parametrize(
     "query",
     ["before=abc", "before=-1", "before=0", "before=1.5", "before=1e3", "before=",

@@ -5,36 +5,26 @@ database) is `BOARD_LOAD_POSTS=500 .venv/bin/python -m pytest tests/test_load.py
 result is recorded in docs/benchmarks.md.
 """
 
-import http.client
 import os
-import re
+import secrets
 import threading
 import time
 from collections import Counter
 
 import sqlalchemy as sa
 
-from tests.servers import Gunicorn
+from harness.gunicorn import Gunicorn
+from harness.process import clean_env
+from harness.raw_http import connect, first_visit
 
 CLIENTS = 20
 POSTS = int(os.environ.get("BOARD_LOAD_POSTS", "25"))
-TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
-
-
-def client_session(port):
-    """A browser's first visit: a session cookie and the form's CSRF token."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    connection.request("GET", "/")
-    response = connection.getresponse()
-    page = response.read().decode()
-    cookie = response.getheader("Set-Cookie").split(";")[0]
-    token = next(group for group in TOKEN.search(page).groups() if group)
-    return connection, cookie, token
 
 
 def poster(port, number, statuses, errors):
     try:
-        connection, cookie, token = client_session(port)
+        token, cookie, _ = first_visit(port)
+        connection = connect(port, timeout=30)
         for post in range(POSTS):
             body = f"csrf_token={token}&author=client{number}&content=load+{number}+{post}"
             connection.request("POST", "/comments", body=body, headers={
@@ -48,13 +38,15 @@ def poster(port, number, statuses, errors):
         errors.append(repr(error))
 
 
-def test_concurrent_posts_are_all_stored_exactly_once(migrated_database):
+def test_concurrent_posts_are_all_stored_exactly_once(migrated_database, tmp_path):
     engine = sa.create_engine(migrated_database, poolclass=sa.pool.NullPool)
     with engine.begin() as connection:
         connection.execute(sa.text("DELETE FROM comments"))
     statuses, errors = Counter(), []
-    with Gunicorn(migrated_database, workers=2,
-                  BOARD_POST_LIMIT="1000000 per minute") as server:
+    env = clean_env(DATABASE_URL=migrated_database, FLASK_CONFIG="production",
+                    SECRET_KEY=secrets.token_hex(32), BOARD_POST_LIMIT="1000000 per minute")
+    with Gunicorn(env, tmp_path / "gunicorn.log", app="flask_app:app", workers=2,
+                  options=("--graceful-timeout", "5")) as server:
         threads = [threading.Thread(target=poster, args=(server.port, n, statuses, errors))
                    for n in range(CLIENTS)]
         started = time.monotonic()
@@ -64,7 +56,7 @@ def test_concurrent_posts_are_all_stored_exactly_once(migrated_database):
             thread.join(timeout=600)
         elapsed = time.monotonic() - started
     assert errors == []
-    assert statuses == Counter({201: CLIENTS * POSTS}), (statuses, server.stderr[-2000:])
+    assert statuses == Counter({201: CLIENTS * POSTS}), (statuses, server.log[-2000:])
     with engine.connect() as connection:
         contents = connection.execute(sa.text("SELECT content FROM comments")).scalars().all()
         connection.execute(sa.text("DELETE FROM comments"))
@@ -73,5 +65,5 @@ def test_concurrent_posts_are_all_stored_exactly_once(migrated_database):
     expected = {f"load {n} {p}" for n in range(CLIENTS) for p in range(POSTS)}
     assert len(contents) == CLIENTS * POSTS
     assert set(contents) == expected
-    assert "database is locked" not in server.stderr
+    assert "database is locked" not in server.log
     print(f"\n{CLIENTS * POSTS} posts in {elapsed:.1f}s ({CLIENTS * POSTS / elapsed:.0f}/s)")

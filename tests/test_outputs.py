@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from board import models
+from board import models, rules
 from board.extensions import db
 from tests.helpers import add_comments, post, soup
 from tests.test_posting import XSS_PAYLOADS
@@ -13,7 +13,7 @@ from tests.test_posting import XSS_PAYLOADS
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 
-def hide(app, comment_id, state=models.HIDDEN):
+def hide(app, comment_id, state=rules.HIDDEN):
     with app.app_context():
         models.change(db.session.get(models.Comment, comment_id), state=state)
 
@@ -21,7 +21,7 @@ def hide(app, comment_id, state=models.HIDDEN):
 def test_api_pages_through_every_visible_comment_with_next_cursors(app, client):
     ids = add_comments(app, 25)
     hide(app, ids[3])
-    hide(app, ids[4], models.DELETED)
+    hide(app, ids[4], rules.DELETED)
     seen, url = [], "/api/comments?limit=10"
     while url:
         body = client.get(url).get_json()
@@ -63,6 +63,7 @@ def test_api_json_is_inert_for_markup(client):
     assert [c["author"] for c in comments] == [p[:64] for p in XSS_PAYLOADS[::-1]]
 
 
+@pytest.mark.one_database
 @pytest.mark.parametrize("query", ["before=x", "limit=0", "after=-1", "before=1&after=1"])
 def test_api_refuses_bad_cursors_with_400(client, query):
     assert client.get(f"/api/comments?{query}").status_code == 400
@@ -98,6 +99,7 @@ def test_atom_feed_escapes_markup_and_keeps_unicode(client):
     assert entry.find(f"{ATOM}author/{ATOM}name").text == "<i>me</i>"
 
 
+@pytest.mark.one_database
 def test_empty_feed_is_still_valid(client):
     feed = ET.fromstring(client.get("/feed.atom").data)
     assert feed.findall(f"{ATOM}entry") == [] and feed.find(f"{ATOM}updated").text

@@ -3,9 +3,12 @@
 import json
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from tests.helpers import add_comments, post, soup
 
 
+@pytest.mark.one_database
 def test_page_has_title_language_viewport_favicon_and_stylesheet(client):
     page = soup(client.get("/"))
     assert page.title.get_text() == "Board"
@@ -18,6 +21,7 @@ def test_page_has_title_language_viewport_favicon_and_stylesheet(client):
     assert stylesheet.startswith("/static/board.css?v=")
 
 
+@pytest.mark.one_database
 def test_htmx_is_served_from_our_own_static_folder(client):
     scripts = [tag["src"] for tag in soup(client.get("/")).find_all("script")]
     assert any(src.startswith("/static/htmx.min.js") for src in scripts)
@@ -25,6 +29,7 @@ def test_htmx_is_served_from_our_own_static_folder(client):
     assert not soup(client.get("/")).find("script", src=False)  # no inline script
 
 
+@pytest.mark.one_database
 def test_form_has_labelled_fields_a_post_button_and_the_csrf_token(client):
     page = soup(client.get("/"))
     form = page.find("form", id="comment-form")
@@ -41,6 +46,7 @@ def test_form_has_labelled_fields_a_post_button_and_the_csrf_token(client):
     assert token
 
 
+@pytest.mark.one_database
 def test_empty_board_says_so(client):
     page = soup(client.get("/"))
     assert page.select("article.comment") == []
@@ -101,6 +107,7 @@ def test_each_comment_links_to_its_permalink_page(app, client):
     assert page.title.get_text() == "Comment by Seeder · Board"
 
 
+@pytest.mark.one_database
 def test_unknown_permalink_is_a_404_page(client):
     response = client.get("/comments/999999")
     assert response.status_code == 404
@@ -115,6 +122,7 @@ def test_healthz_reports_ok_after_a_query(client):
     assert json.loads(response.data) == {"status": "ok"}
 
 
+@pytest.mark.one_database
 def test_static_files_are_versioned_and_cached_long(client):
     href = soup(client.get("/")).find("link", rel="stylesheet")["href"]
     response = client.get(href)

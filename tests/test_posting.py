@@ -58,6 +58,7 @@ def test_content_is_trimmed_and_crlf_line_breaks_become_newlines(app, client):
     assert comment.author == "Di"
 
 
+@pytest.mark.one_database
 @pytest.mark.parametrize("content", ["", "   ", "\n\t\r\n"])
 def test_blank_comment_is_refused_with_a_message_next_to_the_field(app, client, content):
     response = post(client, content, author="Eve", htmx=True)
@@ -97,6 +98,7 @@ def test_author_of_64_characters_is_accepted_and_65_refused(app, client):
     assert count(app) == 1
 
 
+@pytest.mark.one_database
 @pytest.mark.parametrize("bad", ["\x00", "\x07", "\x1b[31m", "\x7f", "\x85", "\x0c"])
 @pytest.mark.parametrize("field", ["content", "author"])
 def test_control_characters_are_refused(app, client, field, bad):
@@ -112,6 +114,7 @@ def test_tabs_and_newlines_are_kept(app, client):
     assert stored(app)[0].content == "col1\tcol2\nrow2"
 
 
+@pytest.mark.one_database
 def test_refused_plain_post_shows_the_whole_page_with_the_message_and_the_text(app, client):
     response = post(client, " ", author="Fay")
     assert response.status_code == 422
@@ -123,18 +126,21 @@ def test_refused_plain_post_shows_the_whole_page_with_the_message_and_the_text(a
     assert count(app) == 0
 
 
+@pytest.mark.one_database
 def test_missing_content_field_is_a_422(app, client):
     response = client.post("/comments", data={"csrf_token": csrf_token(client)})
     assert response.status_code == 422
     assert count(app) == 0
 
 
+@pytest.mark.one_database
 def test_post_without_csrf_token_is_refused(app, client):
     response = post(client, "No token", token=False)
     assert response.status_code == 400
     assert count(app) == 0
 
 
+@pytest.mark.one_database
 def test_post_with_a_forged_csrf_token_is_refused_and_keeps_the_text(app, client):
     client.get("/")
     response = client.post("/comments", data={"content": "Forged", "csrf_token": "forged"},
@@ -146,6 +152,7 @@ def test_post_with_a_forged_csrf_token_is_refused_and_keeps_the_text(app, client
     assert count(app) == 0
 
 
+@pytest.mark.one_database
 def test_token_from_another_session_is_refused(app, client):
     other = app.test_client()
     response = client.post("/comments", data={"content": "Stolen", "csrf_token": csrf_token(other)})
@@ -153,6 +160,7 @@ def test_token_from_another_session_is_refused(app, client):
     assert count(app) == 0
 
 
+@pytest.mark.one_database
 def test_csrf_token_in_header_is_accepted(app, client):
     token = soup(client.get("/")).find("meta", {"name": "csrf-token"})["content"]
     response = client.post("/comments", data={"content": "Header token"},
@@ -160,6 +168,7 @@ def test_csrf_token_in_header_is_accepted(app, client):
     assert response.status_code == 201
 
 
+@pytest.mark.one_database
 @pytest.mark.parametrize("content", [b"caf%E9", b"caf\xe9", b"%ED%A0%80"])
 def test_non_utf8_body_is_a_400(app, client, content):
     token = csrf_token(client)
@@ -171,6 +180,7 @@ def test_non_utf8_body_is_a_400(app, client, content):
     assert count(app) == 0
 
 
+@pytest.mark.one_database
 def test_json_body_is_refused_as_unsupported(app, client):
     token = csrf_token(client)
     response = client.post("/comments", json={"content": "json"}, headers={"X-CSRFToken": token})
@@ -178,6 +188,7 @@ def test_json_body_is_refused_as_unsupported(app, client):
     assert count(app) == 0
 
 
+@pytest.mark.one_database
 def test_multipart_body_is_refused_as_unsupported(app, client):
     data = {"csrf_token": csrf_token(client), "content": "multipart"}
     response = client.post("/comments", data=data, content_type="multipart/form-data")
@@ -185,6 +196,7 @@ def test_multipart_body_is_refused_as_unsupported(app, client):
     assert count(app) == 0
 
 
+@pytest.mark.one_database
 @pytest.mark.parametrize("method", ["put", "delete", "patch"])
 def test_wrong_method_is_a_405(app, client, method):
     response = getattr(client, method)("/comments")
@@ -192,6 +204,7 @@ def test_wrong_method_is_a_405(app, client, method):
     assert count(app) == 0
 
 
+@pytest.mark.one_database
 def test_body_over_the_limit_is_a_413(app, client):
     token = csrf_token(client)
     response = client.post("/comments", data={"csrf_token": token, "content": "x" * 70_000})
@@ -226,6 +239,7 @@ def test_posted_default_is_evaluated_per_insert_not_at_import():
     assert default.is_callable and not default.is_scalar
 
 
+@pytest.mark.one_database
 def test_honeypot_post_looks_accepted_and_stores_nothing(app, client):
     response = post(client, "Buy now", website="http://spam.example", htmx=True)
     assert response.status_code == 201
@@ -234,6 +248,7 @@ def test_honeypot_post_looks_accepted_and_stores_nothing(app, client):
     assert count(app) == 0
 
 
+@pytest.mark.one_database
 def test_same_content_from_the_same_client_within_ten_seconds_is_stored_once(app, client):
     assert post(client, "Double submit", htmx=True).status_code == 201
     assert post(client, "Double submit", htmx=True).status_code == 201
@@ -242,6 +257,7 @@ def test_same_content_from_the_same_client_within_ten_seconds_is_stored_once(app
     assert [c.content for c in stored(app)] == ["Double submit", "Something else"]
 
 
+@pytest.mark.one_database
 def test_same_content_from_another_client_is_stored(app, client):
     other = app.test_client()
     post(client, "+1")

@@ -7,6 +7,9 @@ import pytest
 from board.security import CONTENT_SECURITY_POLICY
 from tests.helpers import HTMX, add_comments, count, csrf_token, error_message, post, soup
 
+# Headers, cookies, error pages and the in-memory limits are the app's, whatever the database.
+pytestmark = pytest.mark.one_database
+
 
 def directives(policy):
     return {part.split()[0]: part.split()[1:] for part in policy.split("; ")}
@@ -60,7 +63,7 @@ def test_session_cookie_is_httponly_and_samesite_lax(client):
 
 
 def test_production_session_cookie_is_secure(app_factory):
-    app = app_factory("production", SECRET_KEY="a-long-random-production-secret")
+    app = app_factory("production", SECRET_KEY="a-long-random-production-secret-of-48-characters")
     response = app.test_client().get("/", base_url="https://board.example")
     assert "Secure" in response.headers["Set-Cookie"]
 
@@ -89,7 +92,7 @@ def test_error_answers_are_our_own_pages_or_fragments_without_internals(client, 
 
 
 def test_an_unexpected_error_is_logged_with_a_request_id_and_never_shown(app_factory, caplog):
-    app = app_factory("production", SECRET_KEY="a-long-random-production-secret")
+    app = app_factory("production", SECRET_KEY="a-long-random-production-secret-of-48-characters")
 
     @app.get("/boom")
     def boom():

@@ -7,7 +7,6 @@ every test, and watches every page of every context for console errors, uncaught
 Content-Security-Policy violations and failed requests: a test fails on any it did not expect.
 """
 
-import random
 import re
 import tempfile
 import threading
@@ -22,6 +21,7 @@ from werkzeug.serving import make_server
 
 from board import create_app, models
 from board.extensions import db
+from harness.ports import free_port
 from tests.conftest import unavailable
 from tests.helpers import add_comments, count
 
@@ -87,16 +87,6 @@ class LiveServer:
             db.session.commit()
 
 
-def serve_on_free_port(app):
-    # Loopback only, and below 32768: the ephemeral range is closed on these machines.
-    for port in random.sample(range(20000, 32000), 40):
-        try:
-            return make_server("127.0.0.1", port, app, threaded=True)
-        except OSError:
-            continue
-    raise RuntimeError("no free port between 20000 and 32000 on 127.0.0.1")
-
-
 @pytest.fixture(scope="session")
 def live_server():
     folder = Path(tempfile.mkdtemp(prefix="board-browser-"))
@@ -106,7 +96,7 @@ def live_server():
     })
     with app.app_context():
         flask_migrate.upgrade()
-    server = serve_on_free_port(app)
+    server = make_server("127.0.0.1", free_port(), app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     yield LiveServer(f"http://127.0.0.1:{server.server_port}", app)

@@ -26,16 +26,19 @@ def test_page_and_all_its_assets_load_without_problems(page, problems):
 def test_watcher_reports_csp_violations_console_errors_and_bad_responses(page, problems):
     page.goto("/")
     wait_ready(page)
-    page.evaluate("""() => {
-        const script = document.createElement("script");
-        script.textContent = "window.inlineRan = true";
-        document.body.append(script);
-        const style = document.createElement("style");
-        style.textContent = "body { background: red }";
-        document.head.append(style);
-    }""")
-    page.goto("/no-such-page")
-    page.wait_for_timeout(200)
+    # Wait for each report itself: the watcher sees the same events before these waits end.
+    with page.expect_console_message(lambda m: "CSP violation: script-src" in m.text), \
+            page.expect_console_message(lambda m: "CSP violation: style-src" in m.text):
+        page.evaluate("""() => {
+            const script = document.createElement("script");
+            script.textContent = "window.inlineRan = true";
+            document.body.append(script);
+            const style = document.createElement("style");
+            style.textContent = "body { background: red }";
+            document.head.append(style);
+        }""")
+    with page.expect_response(lambda r: r.status == 404 and r.url.endswith("/no-such-page")):
+        page.goto("/no-such-page")
     found = "\n".join(problems.found)
     assert "CSP violation: script-src" in found
     assert "CSP violation: style-src" in found

@@ -5,16 +5,31 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import (
-    POLL_SECONDS, comment_texts, is_post_url, open_board, record_announcements,
-)
+from tests.browser.conftest import comment_texts, is_post_url, open_board, record_announcements
+from tests.browser.test_live import count_polls, wait_for_polls
 
 pytestmark = pytest.mark.browser
+
+# Counts, in the page, every attempt to send the comment form: a submit event (Enter, a click,
+# requestSubmit) and every request htmx starts for the form, sent or queued.
+SUBMIT_COUNTER = """() => {
+  window.submits = 0;
+  window.formRequests = 0;
+  document.addEventListener("submit", () => window.submits++, true);
+  document.addEventListener("htmx:beforeRequest", (e) => {
+    const elt = (e.detail.requestConfig && e.detail.requestConfig.elt) || e.detail.elt;
+    if (elt && elt.id === "comment-form") window.formRequests++;
+  });
+}"""
+
+
+def is_post(request):
+    return request.method == "POST" and is_post_url(request.url)
 
 
 def test_posted_comment_appears_on_top_without_navigation_and_box_is_emptied(page, live_server):
     live_server.add("An older comment")
-    board = open_board(page)
+    board = count_polls(open_board(page))
     board.evaluate("window.sameDocument = 'still here'")
     record_announcements(board)
 
@@ -32,8 +47,9 @@ def test_posted_comment_appears_on_top_without_navigation_and_box_is_emptied(pag
     assert comment_texts(board) == ["The engine weaves algebraic patterns", "An older comment"]
     expect(board.locator("#announcer")).to_have_text("Your comment was posted.")
     assert live_server.count() == 2
-    # The poll brings the comment back: it is neither shown again nor announced as new.
-    board.wait_for_timeout(POLL_SECONDS * 2500)
+    # The poll brings the comment back (two polls answered from now: at least one was sent after
+    # the comment was stored): it is neither shown again nor announced as new.
+    wait_for_polls(board, 2)
     assert comment_texts(board) == ["The engine weaves algebraic patterns", "An older comment"]
     assert board.evaluate("window.announced") == ["Your comment was posted."]
 
@@ -97,12 +113,17 @@ def test_rejected_comment_keeps_the_typed_text_exactly(board, live_server, probl
 def test_double_click_on_post_stores_one_comment(board, live_server):
     posts = []
     board.on("request", lambda r: r.method == "POST" and posts.append(r.url))
+    count_polls(board)
+    board.evaluate(SUBMIT_COUNTER)
 
     board.fill("#content", "Clicked twice in a hurry")
     board.dblclick("#post-button")
 
     expect(board.locator("#comments article.comment")).to_have_count(1)
-    board.wait_for_timeout(500)  # room for a second request, if one had been queued
+    # A request queued behind the first would have been sent as soon as the first was answered;
+    # by the time a later poll has been answered too, it would be out.
+    wait_for_polls(board, 1)
+    assert board.evaluate("window.formRequests") == 1
     assert len(posts) == 1
     assert live_server.count() == 1
     expect(board.locator(".form-status")).to_be_hidden()
@@ -112,27 +133,31 @@ def test_double_click_on_post_stores_one_comment(board, live_server):
 def test_ctrl_enter_posts_and_button_is_disabled_during_the_request(board, live_server):
     held = []
     board.route(is_post_url, lambda route: held.append(route))
+    count_polls(board)
+    board.evaluate(SUBMIT_COUNTER)
 
     board.fill("#content", "Sent from the keyboard")
-    board.press("#content", "Control+Enter")
-    board.wait_for_function("document.querySelector('#post-button').disabled")
-    while not held:
-        board.wait_for_timeout(20)
+    with board.expect_request(is_post):
+        board.press("#content", "Control+Enter")
 
     expect(board.locator("#post-button")).to_be_disabled()
+    assert len(held) == 1
     # The loading indicator shows while the request is out.
     expect(board.locator("#post-spinner")).to_have_class(re.compile(r"\bhtmx-request\b"))
     expect(board.locator("#post-spinner")).to_have_css("opacity", "1")
-    # A second Ctrl+Enter during the request does not queue another post.
+    # A second Ctrl+Enter during the request does not queue another post: board.js drops the
+    # key while the button is disabled, so not even a submit event happens (keydown handlers have
+    # run by the time press() returns).
     board.press("#content", "Control+Enter")
-    board.wait_for_timeout(200)
+    assert board.evaluate("[window.submits, window.formRequests]") == [1, 1]
     assert len(held) == 1
 
     held[0].continue_()
     expect(board.locator("#comments article.comment .content")).to_have_text(["Sent from the keyboard"])
     expect(board.locator("#post-button")).to_be_enabled()
     expect(board.locator("#post-spinner")).not_to_have_class(re.compile(r"\bhtmx-request\b"))
-    board.wait_for_timeout(500)
+    wait_for_polls(board, 1)  # anything queued behind the post would have gone out by now
+    assert board.evaluate("window.formRequests") == 1
     assert len(held) == 1
     assert live_server.count() == 1
     expect(board.locator(".field-error")).to_have_count(0)
@@ -140,12 +165,14 @@ def test_ctrl_enter_posts_and_button_is_disabled_during_the_request(board, live_
 
 
 def test_plain_enter_makes_a_new_line(board, live_server):
+    board.evaluate(SUBMIT_COUNTER)
     board.fill("#content", "first line")
     board.press("#content", "End")
     board.press("#content", "Enter")
     board.keyboard.type("second line")
     expect(board.locator("#content")).to_have_value("first line\nsecond line")
-    board.wait_for_timeout(200)
+    # A submit would have started in the key's own handlers, before press() returned.
+    assert board.evaluate("[window.submits, window.formRequests]") == [0, 0]
     assert live_server.count() == 0
 
 

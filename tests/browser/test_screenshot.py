@@ -1,5 +1,12 @@
-"""The board looks right on a desktop and on a phone; the desktop view is docs/screenshot.png."""
+"""The board looks right on a desktop and on a phone.
 
+The tests write their pictures to temporary folders only. The README's picture is made on
+purpose, by the same test with an option:
+
+    python -m pytest tests/browser/test_screenshot.py --save-screenshot docs/screenshot.png
+"""
+
+import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -10,7 +17,6 @@ from tests.browser.conftest import wait_ready
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot.png"
 # A fixed "now" in the browser, so the relative times, and so the picture, are the same every run.
 NOW = datetime(2026, 3, 14, 16, 20, tzinfo=timezone.utc)
 CONVERSATION = [
@@ -47,14 +53,20 @@ def no_horizontal_scroll(page):
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
-def test_desktop_screenshot(new_context, conversation):
+def test_desktop_screenshot(new_context, conversation, tmp_path, pytestconfig):
     page = open_at(new_context, 1024, 900)
     assert no_horizontal_scroll(page)
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    png = page.screenshot(full_page=True, animations="disabled", caret="hide")
-    if not SCREENSHOT.exists() or SCREENSHOT.read_bytes() != png:
-        SCREENSHOT.write_bytes(png)
+    picture = tmp_path / "desktop.png"
+    page.screenshot(path=picture, full_page=True, animations="disabled", caret="hide")
+    png = picture.read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert width == 1024 and height >= 900  # the whole page, at one pixel per CSS pixel
+    if destination := pytestconfig.getoption("save_screenshot"):
+        destination = Path(destination)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        if not destination.exists() or destination.read_bytes() != png:
+            shutil.copyfile(picture, destination)
 
 
 def test_phone_layout_fits_the_screen(new_context, conversation, tmp_path):

@@ -1,51 +1,28 @@
-"""Real database servers for the tests: PostgreSQL 15 and MariaDB, started on loopback in a
-temporary folder, once per test session, and stopped afterwards.
+"""Real database servers: PostgreSQL 15 and MariaDB, started on loopback in a temporary folder
+(once per test session, or once per benchmark run) and stopped afterwards; or servers of your own.
 
 Each server deliberately runs in a time zone other than UTC, and MariaDB with latin1 as its
 default character set, so the tests prove that our code, not a server default, keeps times in
-UTC and text in utf8mb4.
+UTC and text in utf8mb4. They are tuned for fast tests (PostgreSQL with fsync off); the benchmark
+makes them durable (bench/databases.py).
 """
 
 import os
 import pwd
 import shutil
-import socket
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
+
+from .ports import free_port, wait_for_port
 
 PG_BIN = Path(os.environ.get("BOARD_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
 
 
 class Unavailable(Exception):
     """The server's binaries are not on this machine; the message says how to install them."""
-
-
-def free_port():
-    """A free TCP port below the ephemeral range, so it cannot collide with client sockets."""
-    for port in range(21000 + os.getpid() % 5000, 32000):
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port below 32000")
-
-
-def wait_for_port(port, seconds=30, process=None):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"nothing listening on port {port} after {seconds}s")
 
 
 def as_user(user, command):
@@ -210,37 +187,3 @@ def server_for(name, base):
     """Your own server if its URL is set, else one we start ourselves."""
     url = os.environ.get(f"BOARD_TEST_{name.upper()}_URL")
     return External(name, url) if url else SERVERS[name](base)
-
-
-class Gunicorn:
-    """The app served by a real gunicorn on loopback, for load and end-to-end tests."""
-
-    def __init__(self, database_url, workers=2, config=None, **env):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        root = Path(__file__).resolve().parent.parent
-        command = [str(Path(os.sys.executable).parent / "gunicorn"), "--workers", str(workers),
-                   "--bind", f"127.0.0.1:{self.port}", "--graceful-timeout", "5", "--chdir", str(root),
-                   "--no-control-socket"]
-        if config:
-            command += ["--config", str(config)]
-        self.command = command + ["flask_app:app"]
-        self.env = {**os.environ, "DATABASE_URL": database_url, "FLASK_CONFIG": "production",
-                    "SECRET_KEY": "gunicorn-test-secret-key-not-for-production", **env}
-        self.process = None
-
-    def __enter__(self):
-        self.process = subprocess.Popen(self.command, env=self.env, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.PIPE)
-        wait_for_port(self.port, process=self.process)
-        return self
-
-    def __exit__(self, *exc):
-        self.process.terminate()
-        try:
-            self.process.wait(15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.stderr = self.process.stderr.read().decode(errors="replace")
-        self.process.stderr.close()
