@@ -8,8 +8,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from tests.helpers import HTMX, count, csrf_token, error_message, post, soup
-from tests.servers import External, free_port
+from harness.databases import External
+from harness.ports import free_port
+from tests.helpers import HTMX, count, csrf_token, error_message, post, soup, unavailable
 
 SERVER_DIALECTS = pytest.mark.parametrize("dialect", ["postgresql", "mariadb"], indirect=True,
                                           scope="session")
@@ -22,7 +23,7 @@ def test_database_stopped_mid_session_gives_503_then_recovers_without_restart(
     assert post(client, "before the outage", htmx=True).status_code == 201
     server = servers(dialect)
     if isinstance(server, External):
-        pytest.skip("an external server (BOARD_TEST_*_URL) is not ours to stop")
+        unavailable("an external server (BOARD_TEST_*_URL) is not ours to stop")
     server.stop()
     try:
         started = time.monotonic()
@@ -91,17 +92,33 @@ def test_full_sqlite_disk_answers_503_and_keeps_nothing_half_written(app, client
     post(client, "fits")
     with app.app_context():
         engine = app.extensions["sqlalchemy"].engine
-        pages = engine.connect().exec_driver_sql("PRAGMA page_count").scalar()
+        engine.dispose()
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            # Earlier tests' deletes leave free pages that a write could reuse: drop them, so the
+            # file holds exactly what is stored and any write that needs a new page must grow it.
+            connection.exec_driver_sql("VACUUM")
+            pragma = lambda name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()  # noqa: E731
+            assert pragma("freelist_count") == 0
+            pages, page_size = pragma("page_count"), pragma("page_size")
 
         @event.listens_for(engine, "connect")
         def cap_size(dbapi_connection, _record):  # SQLite's own "database or disk is full"
             dbapi_connection.execute(f"PRAGMA max_page_count = {pages}")
 
         engine.dispose()
-    response = post(client, "x" * 4000 + " does not fit", htmx=True)
+    # Far larger than a page, so it needs new (overflow) pages whatever room the last page has.
+    content = "😀" * 4000 + " does not fit"
+    assert len(content.encode()) > 3 * page_size
+    response = post(client, content, htmx=True)
     assert response.status_code == 503
+    assert "Nothing was saved" in error_message(response)
     with app.app_context():
         event.remove(app.extensions["sqlalchemy"].engine, "connect", cap_size)
         app.extensions["sqlalchemy"].engine.dispose()
+        with app.extensions["sqlalchemy"].engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+            assert connection.exec_driver_sql("PRAGMA page_count").scalar() == pages
+            assert [row[0] for row in connection.exec_driver_sql(
+                "SELECT content FROM comments")] == ["fits"]
     assert count(app) == 1
     assert post(client, "fits again", htmx=True).status_code == 201
