@@ -1,43 +1,48 @@
 """Authors may edit or delete their own comments for a while after posting, with no account.
 
-Ownership lives in Flask's session: a cookie signed with SECRET_KEY (HttpOnly, SameSite=Lax), so a
-client can carry it but cannot forge or extend it.
+Each browser gets a random author key in Flask's session (a cookie signed with SECRET_KEY,
+HttpOnly, SameSite=Lax), made when it first sees the comment form; each comment stores the
+SHA-256 of its poster's key. The right to change a comment rests on that key, not on its id: an
+id says nothing about who posted it, and tabs that post at the same moment share one key instead
+of each rewriting a list of ids in the cookie.
 """
 
+import hashlib
+import secrets
 from datetime import timedelta
 
-from flask import current_app, g, session
+from flask import current_app, session
 
 from . import models
-from .rules import to_millis
 
-KEPT = 50  # a session remembers at most this many recent comments
+SESSION_KEY = "author"
 
 
 def window():
     return timedelta(minutes=current_app.config["BOARD_EDIT_MINUTES"])
 
 
-def remember(comment):
-    """Called when a comment is created: this browser may change it until the window closes."""
-    deadline = to_millis(comment.posted + window())
-    now = to_millis(models.clock())
-    mine = [[id_, until] for id_, until in session.get("mine", []) if until > now]
-    session["mine"] = (mine + [[comment.id, deadline]])[-KEPT:]
-    g.pop("owned_ids", None)
+def key_hash():
+    """The hash of this browser's author key, made on first use; stored with what it posts."""
+    if not isinstance(session.get(SESSION_KEY), str):
+        session[SESSION_KEY] = secrets.token_urlsafe(32)
+    return hashlib.sha256(session[SESSION_KEY].encode()).hexdigest()
 
 
-def owned_ids():
-    """Ids this browser may still change (for showing Edit and Delete), once per request."""
-    if "owned_ids" not in g:
-        now = to_millis(models.clock())
-        g.owned_ids = {id_ for id_, until in session.get("mine", []) if until > now}
-    return g.owned_ids
+def posted_here(comment):
+    key = session.get(SESSION_KEY)
+    return (isinstance(key, str) and comment.author_key is not None
+            and secrets.compare_digest(hashlib.sha256(key.encode()).hexdigest(), comment.author_key))
+
+
+def owns(comment):
+    """May this browser still change `comment`? (For showing Edit and Delete.)"""
+    return posted_here(comment) and models.clock() < comment.posted + window()
 
 
 def refusal(comment):
     """Why this browser may not change `comment`, or None when it may."""
-    if comment.id not in {id_ for id_, _ in session.get("mine", [])}:
+    if not posted_here(comment):
         return "Only the person who posted a comment can change it."
     if models.clock() >= comment.posted + window():
         minutes = current_app.config["BOARD_EDIT_MINUTES"]

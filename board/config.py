@@ -139,6 +139,7 @@ class Config:
     # A werkzeug password hash (`flask board hash-password`); unset, /moderate does not exist.
     BOARD_MODERATOR_PASSWORD_HASH = os.environ.get("BOARD_MODERATOR_PASSWORD_HASH") or None
     BOARD_LOGIN_LIMIT = os.environ.get("BOARD_LOGIN_LIMIT") or "5 per minute;20 per hour"
+    BOARD_MODERATOR_SESSION_HOURS = env_int("BOARD_MODERATOR_SESSION_HOURS", 12)
 
     # Abuse: Flask-Limiter notation; several workers or hosts share counts through Redis or
     # memcached (e.g. redis://localhost:6379), one process through memory://.

@@ -35,5 +35,5 @@ def made_up_comments(count, rng, now, span):
             SENTENCES[int(pick() * len(SENTENCES))] for _ in range(sentences))
         edited = min(posted + timedelta(seconds=5 + 800 * pick()), now) if pick() < 1 / 30 else None
         yield {"author": NAMES[int(pick() * len(NAMES))] if pick() < 0.75 else None,
-               "content": content, "posted": posted, "edited": edited, "changed": edited,
+               "content": content, "posted": posted, "edited": edited,
                "state": VISIBLE}

@@ -1,10 +1,9 @@
 """The moderator's page: log in with the board's moderator password, then hide, unhide or delete
 any comment. It exists only when BOARD_MODERATOR_PASSWORD_HASH is set."""
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
-from werkzeug.security import check_password_hash
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
-from . import models, reads
+from . import moderators, models, reads
 from .extensions import limiter
 from .forms import ConfirmForm, LoginForm, listing_args
 from .htmx import render_or_redirect, vary_on_htmx
@@ -18,7 +17,7 @@ bp.after_request(vary_on_htmx)
 def enabled_and_logged_in():
     if not current_app.config["BOARD_MODERATOR_PASSWORD_HASH"]:
         abort(404)
-    if request.endpoint != "moderate.login" and not session.get("moderator"):
+    if request.endpoint != "moderate.login" and not moderators.logged_in():
         return redirect(url_for("moderate.login"), 303)
 
 
@@ -31,10 +30,7 @@ def login_limit():
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        if check_password_hash(current_app.config["BOARD_MODERATOR_PASSWORD_HASH"],
-                               form.password.data):
-            session.clear()  # a fresh session for the new privilege
-            session["moderator"] = True
+        if moderators.log_in(form.password.data):
             return redirect(url_for("moderate.index"), 303)
         form.password.errors.append("That is not the moderator password.")
     return render_template("login.html", form=form), 422 if form.errors else 200
@@ -43,7 +39,7 @@ def login():
 @bp.post("/logout")
 def logout():
     if ConfirmForm().validate_on_submit():
-        session.pop("moderator", None)
+        moderators.log_out()
     return redirect(url_for("board.index"), 303)
 
 

@@ -1,20 +1,19 @@
 """The reads: board pages, the poll, the moderator's and the CLI's listings, one comment. Each is
 one indexed statement; rows come from Core selects, not ORM objects (cheaper per row)."""
 
-from datetime import timedelta
 from typing import NamedTuple
 
 import sqlalchemy as sa
 
 from .extensions import db
-from . import models
-from .models import TABLE, Comment, UTCDateTime
-from .rules import DELETED, HIDDEN, VISIBLE, from_millis, to_millis
+from .models import COUNTERS, REVISIONS, TABLE, Comment, Purged
+from .rules import DELETED, HIDDEN, VISIBLE
 
 
 class Page(NamedTuple):
     comments: list
     older: int | None = None  # cursor for the next older page, None when this is the last
+    since: int | None = None  # the newest page's change cursor: the revision it shows changes up to
 
     @property
     def newest_id(self):
@@ -29,33 +28,34 @@ class Poll(NamedTuple):
     since: int
 
 
-# What the comment partial shows.
+# What the comment partial shows (author_key only to tell its author's browser).
 COLUMNS = (Comment.id, Comment.author, Comment.content, Comment.posted, Comment.edited,
-           Comment.state)
-LISTED = sa.select(*COLUMNS).where(Comment.state == VISIBLE)
+           Comment.state, Comment.author_key)
+# The revisions counter, read in the same statement (and so the same snapshot) as the rows.
+LATEST_REVISION = (sa.select(COUNTERS.c.value).where(COUNTERS.c.name == REVISIONS)
+                   .scalar_subquery())
+LISTED = sa.select(*COLUMNS, LATEST_REVISION.label("since")).where(Comment.state == VISIBLE)
 NEWEST_FIRST = (Comment.posted.desc(), Comment.id.desc())
-# A change committed just after a poll read its snapshot may carry an earlier `changed`: each
-# poll looks this far back, and repeats of a change are harmless.
-CHANGE_OVERLAP = timedelta(seconds=10)
-CHANGES_MAX = 500  # per poll; a bigger moderation sweep shows fully on the next page load
+CHANGES_MAX = 500  # per poll; a bigger moderation sweep comes over the next polls
 # What `flask board list` shows, and which states `--hidden` means.
 LISTINGS = {False: (VISIBLE,), True: (HIDDEN, DELETED)}
 
 
-def poll_since():
-    """The `since` cursor a freshly rendered board starts polling from."""
-    return to_millis(models.clock() - CHANGE_OVERLAP)
+def latest_revision():
+    return db.session.scalar(LATEST_REVISION.element)
 
 
 def _page(statement, limit):
     rows = db.session.execute(statement.order_by(*NEWEST_FIRST).limit(limit + 1)).all()
     older = rows[limit - 1].id if len(rows) > limit else None
-    return Page(rows[:limit], older)
+    return Page(rows[:limit], older, rows[0].since if rows and "since" in rows[0]._fields else None)
 
 
 def newest(limit):
-    """The first page of the board."""
-    return _page(LISTED, limit)
+    """The first page of the board, with the revision its poll starts from. An empty board reads
+    the counter on its own: one more statement, only when there is nothing to show."""
+    page = _page(LISTED, limit)
+    return page if page.since is not None else page._replace(since=latest_revision())
 
 
 def before(comment_id):
@@ -86,9 +86,12 @@ def for_moderation(comment_id, limit):
 
 
 # "After id N" means one thing everywhere: the comments stored after N, the `limit` oldest of
-# them. The API returns them oldest first; the poll shows them on top, newest first.
+# them. Ids are handed out in commit order (models.Counter), so a reader that sees id N has
+# seen every id below it: nothing committed later can land behind a cursor. The API returns
+# them oldest first; the poll shows them on top, newest first.
 _CORE_COLUMNS = [TABLE.c[column.key] for column in COLUMNS]
 _AFTER = sa.bindparam("after", type_=sa.Integer)
+_SINCE = sa.bindparam("since", type_=sa.BigInteger)
 _LIMIT = sa.bindparam("limit", type_=sa.Integer)
 NEWER = (sa.select(*_CORE_COLUMNS).where(TABLE.c.state == VISIBLE, TABLE.c.id > _AFTER)
          .order_by(TABLE.c.id).limit(_LIMIT))
@@ -99,27 +102,46 @@ def newer_than(comment_id, limit):
     return db.session.execute(NEWER, {"after": comment_id, "limit": limit}).all()
 
 
-# The poll's statement, built once: Core columns and bound parameters, so a poll only binds
-# values and finds the compiled SQL in the cache (no statement building per request).
-_CHANGED = (sa.select(*_CORE_COLUMNS)
-            .where(TABLE.c.changed > sa.bindparam("since", type_=UTCDateTime()),
-                   TABLE.c.id <= _AFTER)
-            .order_by(TABLE.c.changed).limit(CHANGES_MAX).subquery())
-POLL = sa.union_all(sa.select(NEWER.subquery()), sa.select(_CHANGED))
+# The poll's statement, built once (a poll only binds values and finds the compiled SQL in the
+# cache): new comments, then comments up to `after` changed after revision `since`, then purged
+# ones, as rows of the same shape, each part one index range. Revisions, like ids, are handed
+# out in commit order, so a change cannot commit behind the cursor either.
+_CHANGED = (sa.select(*_CORE_COLUMNS, TABLE.c.revision)
+            .where(TABLE.c.revision > _SINCE, TABLE.c.id <= _AFTER)
+            .order_by(TABLE.c.revision).limit(CHANGES_MAX).subquery())
+_PURGED_TABLE = Purged.__table__
+_PURGED = (sa.select(_PURGED_TABLE.c.id,
+                     *(sa.cast(sa.null(), column.type).label(column.key) for column in COLUMNS[1:5]),
+                     sa.literal(DELETED).label("state"),
+                     sa.cast(sa.null(), TABLE.c.author_key.type).label("author_key"),
+                     _PURGED_TABLE.c.revision)
+           .where(_PURGED_TABLE.c.revision > _SINCE, _PURGED_TABLE.c.id <= _AFTER)
+           .order_by(_PURGED_TABLE.c.revision).limit(CHANGES_MAX).subquery())
+POLL = sa.union_all(sa.select(NEWER.add_columns(sa.cast(sa.null(), sa.BigInteger).label("revision"))
+                              .subquery()),
+                    sa.select(_CHANGED), sa.select(_PURGED))
 
 
 def poll(after, since, limit):
-    """What an open board has not seen, in one statement of two index lookups: comments stored
-    after id `after` (the `limit` oldest of them; the rest come next poll), and comments up to
-    `after` changed since `since` (milliseconds)."""
-    now = models.clock()
-    values = {"after": after, "since": from_millis(since), "limit": limit}
-    rows = db.session.execute(POLL, values).all()
+    """What an open board has not seen, in one statement: comments stored after id `after` (the
+    `limit` oldest of them; the rest come next poll), and comments up to `after` changed or
+    purged after revision `since`."""
+    rows = db.session.execute(POLL, {"after": after, "since": since, "limit": limit}).all()
     comments = sorted((row for row in rows if row.id > after),
                       key=lambda row: (row.posted, row.id), reverse=True)
-    changes = [row for row in rows if row.id <= after]
+    changes = sorted((row for row in rows if row.id <= after), key=lambda row: row.revision)
     return Poll(comments, changes, max((row.id for row in comments), default=after),
-                to_millis(now - CHANGE_OVERLAP))
+                next_since(changes, since))
+
+
+def next_since(changes, since):
+    """The revision the next poll continues from: the last one delivered, unless a part (edits
+    and removals, or purges) came as a full batch with more behind it; then the end of that batch,
+    and what the other part brought beyond it comes again (a repeated change is harmless)."""
+    parts = ([row.revision for row in changes if row.posted is not None],
+             [row.revision for row in changes if row.posted is None])
+    full = [max(part) for part in parts if len(part) >= CHANGES_MAX]
+    return min(full) if full else max((row.revision for row in changes), default=since)
 
 
 def visible(comment_id):

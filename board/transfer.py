@@ -12,7 +12,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 
 from .extensions import db
-from .models import TABLE
+from .models import COMMENT_IDS, TABLE, advance_ids, take
 from .rules import ID_MAX, STATES, iso_utc, validate
 
 # One comment as JSON Lines carries exactly these columns, in this order.
@@ -187,8 +187,8 @@ def values(row_or_record):
 def import_comments(records, batch=BATCH, differing_max=10):
     """Add the `records` (dicts of FIELDS) whose id the board lacks, all in ONE transaction:
     any exception, from the database or from the records' iterator (a bad line), rolls back
-    everything. Ids are kept, so permalinks survive a move; the id sequence is advanced."""
-    added = skipped = 0
+    everything. Ids are kept, so permalinks survive a move; new posts get ids after them."""
+    added = skipped = highest = 0
     differing = []
     try:
         for chunk in batches(records, batch):
@@ -208,7 +208,8 @@ def import_comments(records, batch=BATCH, differing_max=10):
             if new:
                 insert_comments(new)
                 added += len(new)
-        advance_id_sequence()
+                highest = max(highest, *(record["id"] for record in new))
+        advance_ids(highest)
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -216,21 +217,14 @@ def import_comments(records, batch=BATCH, differing_max=10):
     return Imported(added, skipped, differing)
 
 
-def advance_id_sequence():
-    """After explicit ids, move PostgreSQL's id sequence past the highest id (never back), so the
-    next post does not collide. MySQL/MariaDB and SQLite advance their counters by themselves."""
-    if db.session.get_bind().dialect.name != "postgresql":
-        return
-    db.session.execute(sa.text(
-        "SELECT setval(pg_get_serial_sequence('comments', 'id'), MAX(id)) FROM comments "
-        "HAVING MAX(id) > COALESCE(pg_sequence_last_value("
-        "CAST(pg_get_serial_sequence('comments', 'id') AS regclass)), 0)"))
-
-
 def seed_comments(rows, batch=10 * BATCH):
-    """Insert generated rows in batches, committing each; returns how many."""
+    """Insert generated rows in batches, committing each; returns how many. Each batch takes its
+    ids from the counter in one step."""
     total = 0
     for chunk in batches(rows, batch):
+        last = take(db.session.connection(), COMMENT_IDS, len(chunk))
+        for id_, row in enumerate(chunk, start=last - len(chunk) + 1):
+            row["id"] = id_
         insert_comments(chunk)
         db.session.commit()
         total += len(chunk)

@@ -111,7 +111,8 @@ def test_the_rules_table_says_what_each_verb_does_to_each_state():
     assert table == RULES
 
 
-def test_hide_unhide_delete_follow_the_rules_and_stamp_changed(app, runner, clock):
+def test_hide_unhide_delete_follow_the_rules_and_take_a_new_revision(app, runner, clock):
+    revisions = []
     for (state, verb), to in RULES.items():
         comment_id = add(app, f"{verb} a {state} comment", state=state)
         clock.advance(seconds=1)
@@ -125,11 +126,14 @@ def test_hide_unhide_delete_follow_the_rules_and_stamp_changed(app, runner, cloc
                         else f"comment {comment_id} is {state}; it cannot become {TARGETS[verb]}")
             assert result.stderr.startswith(f"Error: {expected}"), (state, verb, result.stderr)
             assert result.stdout == ""
-            assert (comment.state, comment.changed) == (state, None)
+            assert (comment.state, comment.revision) == (state, None)
         else:
             assert result.exit_code == 0, (state, verb, result.output)
             assert result.stdout == f"comment {comment_id}: {state} -> {to}\n"
-            assert (comment.state, comment.changed) == (to, clock.now)
+            assert comment.state == to
+            revisions.append(comment.revision)
+    # Each change takes the next revision: open boards ask for the changes after one.
+    assert revisions == sorted(revisions) and len(set(revisions)) == len(revisions) > 1
 
 
 def test_a_hidden_comment_leaves_the_board_and_comes_back(app, runner):

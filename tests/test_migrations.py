@@ -4,16 +4,23 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import flask_migrate
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from board.extensions import db
+from board import models
 from tests.conftest import make_app
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRST, POSTED, AUTHOR, STATE = "4dbb02ddd7ad", "8c9a687cd9d4", "d1aaf8db7780", "59ef282dc413"
+COUNTERS = "cdf3e7fc92c0"
+# Python 3.12+ deprecates sqlite3's default date/time adapters: neither the migrations' backfill nor
+# these tests may hand sqlite3 a bare datetime (SQLAlchemy's DateTime writes SQLite's text itself).
+pytestmark = pytest.mark.filterwarnings(r"error:The default \w+ (adapter|converter)"
+                                        ":DeprecationWarning")
 TEXTS = ["plain", "emoji 😀 and 𝕏 and 漢字", "x" * 4096, "line\nbreaks\tand tabs", "'quotes\" \\ %"]
 
 
@@ -26,8 +33,13 @@ def rows(columns):
 def insert(**values):
     names = ", ".join(values)
     params = ", ".join(f":{name}" for name in values)
+    # Times go through SQLAlchemy's DateTime, as the app's would: on SQLite it writes the text
+    # itself, where a bare datetime would reach sqlite3's default adapter (deprecated in 3.12).
+    statement = sa.text(f"INSERT INTO comments ({names}) VALUES ({params})").bindparams(
+        *(sa.bindparam(name, type_=sa.DateTime()) for name, value in values.items()
+          if isinstance(value, datetime)))
     with db.engine.begin() as connection:
-        connection.execute(sa.text(f"INSERT INTO comments ({names}) VALUES ({params})"), values)
+        connection.execute(statement, values)
 
 
 def utc(value):
@@ -44,7 +56,7 @@ def columns():
 def test_history_is_linear_and_starts_with_the_tutorial_table():
     script = ScriptDirectory(str(ROOT / "migrations"))
     revisions = [rev.revision for rev in script.walk_revisions("base", "heads")][::-1]
-    assert revisions == [FIRST, POSTED, AUTHOR, STATE]
+    assert revisions == [FIRST, POSTED, AUTHOR, STATE, COUNTERS]
     for revision in script.walk_revisions():
         source = Path(revision.path).read_text()
         assert "def downgrade():" in source and "pass\n" not in source.split("def downgrade")[1]
@@ -76,21 +88,49 @@ def test_upgrade_downgrade_upgrade_keeps_every_row(empty_database):
         insert(content="signed", posted=exact, author="Zoë 😀")
         with_author = rows("content, posted, author")
 
-        flask_migrate.upgrade()
+        flask_migrate.upgrade(revision=STATE)
         assert columns() == {"id", "content", "posted", "author", "edited", "state", "changed"}
         assert rows("content, posted, author") == with_author
         assert {row[1] for row in rows("state")} == {"visible"}
         insert(content="hidden by a moderator", posted=exact, state="hidden", changed=exact)
+        with_state = rows("content, posted, author, state")
+
+        flask_migrate.upgrade(revision=COUNTERS)
+        assert columns() == {"id", "content", "posted", "author", "edited", "state", "revision",
+                             "author_key"}
+        assert rows("content, posted, author, state") == with_state
+        # New ids continue after every id handed out; revisions start above any time in
+        # milliseconds a board opened before the upgrade polls with.
+        assert models.add(None, "posted at head").id == with_state[-1][0] + 1
+        with db.engine.connect() as connection:
+            counters = dict(connection.execute(sa.text("SELECT name, value FROM counters")).all())
+        assert counters["comment_ids"] == with_state[-1][0] + 1
+        assert counters["revisions"] >= int(before.timestamp() * 1000)
+        at_counters = rows("content, posted, author, state")
+        db.session.remove()
+
+        flask_migrate.downgrade(revision=STATE)
+        assert rows("content, posted, author, state") == at_counters
+        # The older code's auto-increment goes on after the ids the counter handed out.
+        insert(content="posted after the downgrade", posted=exact)
+        assert rows("content")[-1] == (at_counters[-1][0] + 1, "posted after the downgrade")
+        with_state = rows("content, posted, author, state")
 
         flask_migrate.downgrade(revision=AUTHOR)
-        assert rows("content, posted, author") == with_author  # the hidden one must not resurface
+        # The hidden one must not resurface; every visible row stays.
+        assert rows("content, posted, author") == [row[:4] for row in with_state
+                                                   if row[4] == "visible"]
 
         flask_migrate.downgrade(revision=POSTED)
         assert columns() == {"id", "content", "posted"}
-        assert rows("content, posted") == at_head + [rows("content, posted")[-1]]
+        assert rows("content, posted") == at_head + [row[:3] for row in rows("content, posted")
+                                                     if row[1] in ("signed", "posted at head",
+                                                                   "posted after the downgrade")]
+        assert len(rows("content")) == len(at_head) + 3
 
         flask_migrate.downgrade(revision=FIRST)
-        assert [row[1] for row in rows("content")] == TEXTS + ["with a time", "signed"]
+        assert [row[1] for row in rows("content")] == TEXTS + [
+            "with a time", "signed", "posted at head", "posted after the downgrade"]
 
         flask_migrate.downgrade(revision="base")
         assert not sa.inspect(db.engine).has_table("comments")
