@@ -63,8 +63,10 @@
       if (copy.hasAttribute("hx-swap-oob")) return;
       const shown = document.getElementById(copy.id);
       if (copy.hasAttribute("data-change")) {
-        // Only over a shown comment, not over an edit form that has taken its place.
+        // Only over a shown comment, not over an edit form that has taken its place. A comment
+        // this page never showed (hidden when it loaded, since unhidden) goes where it belongs.
         if (shown && shown.matches("article.comment")) copy.setAttribute("hx-swap-oob", "true");
+        else if (!shown && !copy.classList.contains("removed")) placeInOrder(copy);
         else copy.remove();
         rewritten = true;
       } else if (shown) {
@@ -76,6 +78,32 @@
     });
     if (rewritten) detail.serverResponse = template.innerHTML;
     return fresh;
+  }
+
+  // Newest first, by the time posted (the datetime attributes are all UTC, all one format) and
+  // then by id, as the server orders pages. Older than everything shown: it comes with "Load
+  // older comments" when there is such a link; otherwise it goes last.
+  function orderKey(article) {
+    const time = article.querySelector("time.posted");
+    return [time ? time.getAttribute("datetime") : "", Number(article.id.replace("comment-", ""))];
+  }
+
+  function placeInOrder(copy) {
+    const list = document.getElementById("comments");
+    copy.remove();
+    if (!list) return;
+    copy.removeAttribute("data-change");
+    const key = orderKey(copy);
+    const later = Array.from(list.querySelectorAll(":scope > article.comment")).find(function (shown) {
+      const other = orderKey(shown);
+      return other[0] < key[0] || (other[0] === key[0] && other[1] < key[1]);
+    });
+    const older = list.querySelector(":scope > a.older");
+    if (later) later.before(copy);
+    else if (older) return;
+    else list.append(copy);
+    htmx.process(copy);
+    localiseTimes(copy);
   }
 
   function announce(text) {

@@ -235,3 +235,24 @@ def test_changed_comments_are_updated_in_place(page, live_server):
     expect(board.locator(f"#comment-{ids[1]} .content")).to_have_text("Beta, corrected")
     assert board.evaluate("window.mostCopies") == 1
     assert board.text_content("#announcer") == ""
+
+
+def test_a_comment_unhidden_after_the_page_loaded_appears_in_its_place(page, live_server):
+    from board import models
+
+    ids = [live_server.add(text, author="Ruth") for text in ("Alpha", "Beta", "Gamma")]
+    with live_server.app.app_context():
+        models.moderate(ids[1], "hide")
+    board = open_board(page)
+    board.evaluate(COPY_COUNTER)
+    expect(board.locator("#comments article.comment .content")).to_have_text(["Gamma", "Alpha"])
+
+    with live_server.app.app_context():
+        models.moderate(ids[1], "unhide")
+    expect(board.locator("#comments article.comment .content")).to_have_text(
+        ["Gamma", "Beta", "Alpha"], timeout=(POLL_SECONDS + 4) * 1000
+    )
+    expect(board.locator(f"#comment-{ids[1]} .ago")).to_have_count(1)  # localised like the rest
+    wait_for_polls(count_polls(board), 1)
+    assert comment_ids(board) == [f"comment-{i}" for i in reversed(ids)]
+    assert board.evaluate("window.mostCopies") == 1
