@@ -71,7 +71,7 @@ SESSION_ZONES = {
 
 
 def test_a_session_time_zone_other_than_utc_shifts_nothing(dialect, migrated_database, clock):
-    """The servers already run in non-UTC zones (tests/servers.py); here the session moves too."""
+    """The servers already run in non-UTC zones (harness/databases.py); here the session moves too."""
     app = make_app(migrated_database)
     statement = SESSION_ZONES[dialect]
     with app.app_context():
