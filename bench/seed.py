@@ -149,6 +149,9 @@ def seed(url, n):
             oldest, newest, count = connection.exec_driver_sql(
                 "SELECT MIN(id), MAX(id), COUNT(*) FROM comments"
             ).one()
+        # The rows took the database's own ids: the board's posts must come after them.
+        models.advance_ids(newest or 0)
+        db.session.commit()
         db.engine.dispose()
     if count != n:
         raise RuntimeError(f"seeded {count} comments, wanted {n}")
