@@ -68,10 +68,12 @@ class LoginForm(FlaskForm):
 
 class ListingArgs:
     """Query parameters of a listing: `before` and `after` cursors (comment ids: after N means
-    the comments stored after N), `since` (the poll's change cursor) and `limit`."""
+    the comments stored after N), `since` (the poll's change cursor, a revision) and `limit`."""
 
     CURSOR = re.compile(r"[0-9]{1,16}")  # longer digit strings are out of every range below
-    SINCE_MAX = 253402300799999  # milliseconds at the end of year 9999, the last DATETIME
+    # Revisions started at the time of the upgrade that introduced them, in milliseconds, and
+    # grow by one a change: this bound (the end of year 9999 in milliseconds) is never reached.
+    SINCE_MAX = 253402300799999
 
     def __init__(self, args, default_limit, max_limit=100):
         self.errors = []

@@ -23,7 +23,7 @@ class Page(NamedTuple):
 
 class Poll(NamedTuple):
     comments: list  # new since the cursor, newest first
-    changes: list  # already shown, since edited, hidden or deleted
+    changes: list  # up to `after`, since edited, hidden, unhidden, deleted or purged
     after: int  # the advanced cursors for the next poll
     since: int
 
@@ -148,6 +148,19 @@ def visible(comment_id):
     """The comment with this id when it is shown on the board, else None."""
     comment = db.session.get(Comment, comment_id)
     return comment if comment is not None and comment.state == VISIBLE else None
+
+
+def latest_by(author_key, content, since):
+    """The newest visible comment that the person with `author_key` posted with exactly this
+    content at `since` or later, else None: what a suppressed double submit answers with. The
+    time bound keeps it to a short range of the (posted, id) index."""
+    row = db.session.execute(
+        sa.select(*COLUMNS)
+        .where(Comment.posted >= since, Comment.author_key == author_key,
+               Comment.content == content, Comment.state == VISIBLE)
+        .order_by(*NEWEST_FIRST).limit(1)).first()
+    # MySQL/MariaDB compare text without regard to case: only the very same text is an answer.
+    return row if row is not None and row.content == content else None
 
 
 def listing(hidden, limit):
