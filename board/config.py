@@ -144,6 +144,8 @@ class Config:
     # Abuse: Flask-Limiter notation; several workers or hosts share counts through Redis or
     # memcached (e.g. redis://localhost:6379), one process through memory://.
     BOARD_POST_LIMIT = os.environ.get("BOARD_POST_LIMIT") or "5 per minute;50 per day"
+    # Edits and deletes by authors, together (POSTs only; the forms themselves are not limited).
+    BOARD_EDIT_LIMIT = os.environ.get("BOARD_EDIT_LIMIT") or "30 per minute;300 per hour"
     RATELIMIT_STORAGE_URI = os.environ.get("BOARD_RATELIMIT_STORAGE_URI") or "memory://"
     RATELIMIT_ENABLED = env_bool("BOARD_RATELIMIT_ENABLED", True)
     RATELIMIT_HEADERS_ENABLED = True

@@ -23,8 +23,16 @@ VERBS = {
     "delete": ({VISIBLE, HIDDEN}, DELETED),
 }
 
-# C0 controls except tab and newline, DEL, C1 controls, and lone surrogates (not encodable).
-FORBIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+# What a comment may not hold: C0 controls except tab and newline, DEL, C1 controls, lone
+# surrogates (not encodable), and the 66 noncharacters: U+FDD0-U+FDEF and the last two code
+# points of every plane (U+FFFE, U+FFFF, U+1FFFE, ... U+10FFFF). XML 1.0 cannot carry U+FFFE
+# and U+FFFF at all (one would make the Atom feed malformed for every reader); none is text.
+FORBIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef"
+                       + "".join(f"{chr(plane << 16 | 0xFFFE)}{chr(plane << 16 | 0xFFFF)}"
+                                 for plane in range(17))
+                       + "]")
+FORBIDDEN_MESSAGE = ("Remove the control characters and noncharacters (such as U+FFFE): only "
+                     "text, tabs and line breaks.")
 ANONYMOUS = "Anonymous"
 
 
@@ -44,13 +52,13 @@ def validate(content, author=None):
     if author and len(author) > AUTHOR_MAX:
         problems["author"] = f"Keep your name to {AUTHOR_MAX} characters."
     elif author and FORBIDDEN.search(author):
-        problems["author"] = "Remove the control characters: only text, tabs and line breaks."
+        problems["author"] = FORBIDDEN_MESSAGE
     if not content or not content.strip():
         problems["content"] = "Write a comment before posting."
     elif len(content) > CONTENT_MAX:
         problems["content"] = f"Keep your comment to {CONTENT_MAX} characters."
     elif FORBIDDEN.search(content):
-        problems["content"] = "Remove the control characters: only text, tabs and line breaks."
+        problems["content"] = FORBIDDEN_MESSAGE
     return problems
 
 

@@ -8,7 +8,6 @@ import uuid
 from flask import current_app, g, has_request_context, request
 from flask.json.provider import DefaultJSONProvider
 from flask.logging import default_handler
-from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .extensions import limiter
@@ -54,6 +53,11 @@ def add_headers(response):
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
     response.headers["X-Request-ID"] = g.get("request_id", "-")
+    if response.mimetype == "text/html" and request.endpoint != "static":
+        # Pages and htmx fragments carry a CSRF token and one person's Edit and Delete: no
+        # shared cache may keep them, no browser may show them again from its history.
+        # Static files keep their year-long cache (their URLs change with their content).
+        response.headers["Cache-Control"] = "private, no-store"
     return response
 
 
@@ -65,8 +69,10 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-def first_post_of(content):
-    """False when this client sent the same content within BOARD_DUPLICATE_SECONDS.
+def first_post_of(person, content):
+    """False when `person` (the hash of a browser's author key, board/authors.py) sent the same
+    content within BOARD_DUPLICATE_SECONDS: a double submit. Keyed on the person, not the
+    address, so two people behind one address may both say "Thanks!".
 
     Counted in the rate limiter's storage, so workers that share Redis share the memory too.
     """
@@ -74,12 +80,16 @@ def first_post_of(content):
     if window <= 0 or not current_app.config["RATELIMIT_ENABLED"]:
         return True
     digest = hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()
-    key = f"board/duplicate/{get_remote_address()}/{digest}"
+    key = f"board/duplicate/{person}/{digest}"
     return limiter.storage.incr(key, window) == 1
 
 
 def post_limit():
     return current_app.config["BOARD_POST_LIMIT"]
+
+
+def edit_limit():
+    return current_app.config["BOARD_EDIT_LIMIT"]
 
 
 def counts_against_limit(response):

@@ -1,7 +1,9 @@
 """The board's HTML routes. Each one parses input, asks reads or models, and renders a partial
 (htmx) or the page that includes it (board/htmx.py)."""
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from datetime import timedelta
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 
 from . import authors, models, reads
@@ -10,7 +12,7 @@ from .extensions import limiter
 from .forms import CommentForm, ConfirmForm, EditForm, listing_args
 from .htmx import is_htmx, render, render_or_redirect, vary_on_htmx
 from .rules import DELETED, ID_MAX
-from .security import counts_against_limit, first_post_of, post_limit
+from .security import counts_against_limit, edit_limit, first_post_of, post_limit
 
 bp = Blueprint("board", __name__)
 bp.after_request(vary_on_htmx)
@@ -55,14 +57,20 @@ def create_comment():
     form = CommentForm()
     if not form.validate():
         return form_rejected(form, 422)
-    if form.website.data or not first_post_of(form.content.data):
-        # A bot, or a repeat of what this client just posted: looks accepted, stores nothing.
-        return posted(None)
-    comment = models.add(form.author.data, form.content.data, authors.key_hash())
-    return posted(comment)
+    if form.website.data:
+        return posted(None)  # a bot: looks accepted, stores nothing
+    person = authors.key_hash()
+    if not first_post_of(person, form.content.data):
+        # A repeat of what this person just posted (a double submit): stored once, and the
+        # repeat is answered with the comment that was stored.
+        window = timedelta(seconds=current_app.config["BOARD_DUPLICATE_SECONDS"])
+        return posted(reads.latest_by(person, form.content.data, models.clock() - window))
+    return posted(models.add(form.author.data, form.content.data, person))
 
 
 def posted(comment):
+    """The answer to an accepted post: the stored comment for htmx, the board for a browser.
+    None (a bot, or a repeat whose first post has not committed yet) answers an empty 201."""
     if not is_htmx():
         return redirect(url_for(".index"), 303)
     if comment is None:
@@ -108,7 +116,12 @@ def show_comment(comment_id):
     return render("_comment.html", "comment.html", comment=visible_comment(comment_id))
 
 
+# Edits and deletes share one allowance per client (BOARD_EDIT_LIMIT); only POSTs use it up.
+edits_limited = limiter.shared_limit(edit_limit, scope="edit", methods=["POST"])
+
+
 @bp.route(COMMENT_URL + "/edit", methods=["GET", "POST"])
+@edits_limited
 def edit_comment(comment_id):
     comment = own_comment(comment_id)
     form = EditForm(obj=comment)
@@ -121,6 +134,7 @@ def edit_comment(comment_id):
 
 
 @bp.route(COMMENT_URL + "/delete", methods=["GET", "POST"])
+@edits_limited
 def delete_comment(comment_id):
     comment = own_comment(comment_id)
     form = ConfirmForm()
