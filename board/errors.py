@@ -34,7 +34,7 @@ def http_error(error):
 
 def too_many_requests(error):
     return render_error(
-        429, f"You are posting faster than this board allows ({error.description}). "
+        429, f"You are going faster than this board allows ({error.description}). "
         "Wait a little, then try again."
     )
 
