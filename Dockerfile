@@ -24,6 +24,9 @@ COPY . .
 
 USER board
 
+# 0.0.0.0 so that nginx in another container (compose.yaml's nginx service) can reach it. Do not
+# publish this port where clients can reach it (no `docker run -p 8000:8000` on the internet):
+# gunicorn's sync workers belong behind a buffering proxy, or a few slow clients hold them all.
 ENV FLASK_APP=flask_app \
     FLASK_CONFIG=production \
     GUNICORN_BIND=0.0.0.0:8000

@@ -69,3 +69,9 @@ def gunicorn(tmp_path, **settings):
     Started from elsewhere: the config finds the project itself."""
     env = clean_env(FLASK_CONFIG="production", SECRET_KEY=SECRET_KEY, **settings)
     return Gunicorn(env, tmp_path / "gunicorn.log", config=GUNICORN_CONF, cwd=tmp_path)
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "attack: attacks gunicorn directly to show what a test through nginx guards "
+        "against (loopback only, bounded in sockets and seconds); -m 'not attack' skips them")

@@ -13,6 +13,7 @@ from board.config import check_driver_installed, normalise_database_url
 from tests.deploy.conftest import ROOT
 
 COMPOSE = yaml.safe_load((ROOT / "compose.yaml").read_text())
+NGINX_COMPOSE = ROOT / "deploy" / "nginx.compose.conf"
 SERVICES = COMPOSE["services"]
 
 
@@ -50,7 +51,7 @@ def test_dockerfile_builds_a_slim_non_root_image_running_gunicorn():
 
 
 def test_compose_runs_postgresql_then_migrations_then_the_web_app():
-    assert set(SERVICES) == {"db", "migrate", "web"}
+    assert set(SERVICES) == {"db", "migrate", "web", "nginx"}
     db_service = SERVICES["db"]
     assert db_service["image"].startswith("postgres:")
     volume = db_service["volumes"][0].split(":")[0]
@@ -67,8 +68,54 @@ def test_compose_runs_postgresql_then_migrations_then_the_web_app():
         assert service["build"] == "."
         assert service["env_file"] == [".env"]
         assert service["environment"]["FLASK_CONFIG"] == "production"
-    published = web["ports"][0].rsplit(":", 1)[1]
-    assert published == "8000"
+    # gunicorn's port is on the compose network only: nginx reaches it, the internet does not.
+    assert "ports" not in web and [str(port) for port in web["expose"]] == ["8000"]
+
+
+def test_compose_publishes_only_nginx_in_front_of_the_web_app():
+    """Sync workers are each held by one slow client (tests/deploy/test_nginx.py shows it):
+    only nginx, which buffers requests and answers, may be reachable from outside."""
+    for name, service in SERVICES.items():
+        assert name == "nginx" or "ports" not in service, f"{name} must not publish ports"
+    nginx = SERVICES["nginx"]
+    image, _, tag = nginx["image"].partition(":")
+    assert image == "nginx" and tag and "alpine" not in tag, "the official (Debian) nginx image"
+    assert sorted(port.rsplit(":", 1)[1] for port in nginx["ports"]) == ["443", "80"]
+    assert nginx["depends_on"]["web"]["condition"] == "service_healthy"
+    mounts = {volume.split(":")[1]: volume.split(":")[0] for volume in nginx["volumes"]}
+    # The repo's site file, as the image's template for its default site.
+    assert mounts["/etc/nginx/templates/default.conf.template"] == "./deploy/nginx.compose.conf"
+    assert all(volume.endswith(":ro") for volume in nginx["volumes"])
+    site = NGINX_COMPOSE.read_text()
+    assert re.search(r"^\s*server web:8000\b", site, re.MULTILINE)
+    (alias,) = re.findall(r"^\s*alias\s+(\S+);", site, re.MULTILINE)
+    assert mounts[alias.rstrip("/")] == "./static"
+    certificates = re.findall(r"^\s*ssl_certificate(?:_key)?\s+(\S+);", site, re.MULTILINE)
+    assert certificates and all(path.startswith("/etc/letsencrypt/") for path in certificates)
+    assert mounts["/etc/letsencrypt"] == "/etc/letsencrypt"
+    # The image substitutes only variables set in the container: NGINX_HOST, and nothing that
+    # could clash with nginx's own lower-case $variables.
+    assert set(re.findall(r"\$\{?([A-Z]\w*)", site)) == {"NGINX_HOST"}
+    assert nginx["environment"] == ["NGINX_HOST"]
+
+
+def site_lines(text):
+    return [line.strip() for line in re.sub(r"#.*", "", text).splitlines() if line.strip()]
+
+
+def test_compose_nginx_site_is_deploy_nginx_conf_with_only_its_host_lines_changed():
+    """Everything tested of deploy/nginx.conf (tests/deploy/test_nginx.py: buffering that keeps
+    slow clients off the sync workers, HSTS, no version) holds for compose's copy too."""
+    compose_site = NGINX_COMPOSE.read_text()
+    for old, new in {
+        "web:8000": "127.0.0.1:8000",
+        "${NGINX_HOST}": "board.example.org",
+        "/var/log/nginx/access.log": "/var/log/nginx/board.access.log",
+        "/var/log/nginx/error.log": "/var/log/nginx/board.error.log",
+    }.items():
+        assert old in compose_site, old
+        compose_site = compose_site.replace(old, new)
+    assert site_lines(compose_site) == site_lines((ROOT / "deploy" / "nginx.conf").read_text())
 
 
 def test_compose_database_url_reaches_postgresql_with_our_driver():
@@ -142,9 +189,10 @@ def test_docker_commands_in_the_docs_match_the_files(doc):
     named = set(re.findall(r"`([\w-]+)` service", docker))
     named |= set(re.findall(r"^\s*- `([\w-]+)`:", docker, re.MULTILINE))
     assert named and named <= set(SERVICES), named
-    published = SERVICES["web"]["ports"][0].rsplit(":", 1)[1]
-    for port in re.findall(r"https?://(?:localhost|127\.0\.0\.1):(\d+)", docker):
-        assert port == published
+    # No way to reach gunicorn directly is offered: no local URL of its port, no publishing it.
+    assert not re.search(r"(?:localhost|127\.0\.0\.1|0\.0\.0\.0):8000", docker)
+    assert not re.search(r"\b8000:8000\b|-p\s*8000", text)
+    assert "https://" in docker and "NGINX_HOST" in docker
     assert "deploy/env.example" in docker
     if doc == "docs/deploy.md":
         for service in SERVICES:

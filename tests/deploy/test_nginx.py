@@ -1,10 +1,17 @@
 """nginx: deploy/nginx.conf agrees with the app, and serves the board in front of gunicorn (with only
-its host-specific lines changed) when nginx is installed."""
+its host-specific lines changed) when nginx is installed: with HSTS and no version in `Server`, and
+keeping slow clients (slowloris, clients that do not read) off gunicorn's two sync workers, which
+the same clients stall when they reach gunicorn directly (the tests marked `attack`)."""
 
+import contextlib
 import re
 import shutil
+import socket
 import ssl
+import threading
+import time
 
+import pytest
 from bs4 import BeautifulSoup
 
 from board.config import Config
@@ -33,6 +40,25 @@ def test_nginx_config_matches_the_app():
     assert headers["X-Forwarded-Host"] == "$host"  # overwritten: ProxyFix trusts it
     assert headers["X-Request-ID"] == "$request_id"
     assert "BOARD_TRUSTED_PROXIES=1" in NGINX_CONF.read_text()
+
+
+def test_nginx_config_hides_its_version_keeps_https_and_buffers():
+    text = re.sub(r"#.*", "", NGINX_CONF.read_text())
+    servers = text.split("server {")[1:]
+    assert len(servers) == 2
+    for server in servers:
+        assert re.search(r"^\s*server_tokens off;", server, re.MULTILINE), server
+    plain, tls = servers
+    hsts = 'add_header Strict-Transport-Security "max-age=31536000" always;'
+    assert hsts not in plain and "listen 443 ssl" in tls
+    # On the https server, and again in every location that has add_header of its own (nginx
+    # inherits add_header only into a level that has none).
+    assert hsts in tls.split("location ", 1)[0]
+    for location in tls.split("location ")[1:]:
+        assert "add_header" not in location or hsts in location, location
+    # The slow-client protection: both buffers on (nginx's defaults), never switched off.
+    assert nginx_directives("proxy_buffering") == ["on"]
+    assert nginx_directives("proxy_request_buffering") == ["on"]
 
 
 def nginx_binary():
@@ -89,6 +115,12 @@ def test_nginx_in_front_of_gunicorn(sqlite_url, tmp_path):
     assert page.status == 200 and form_of(page.text) is not None
     assert re.fullmatch(r"/static/board\.css\?v=[0-9a-f]+", css)
     assert static.status == 200 and static.headers["Server"].startswith("nginx")
+    # No version in any answer, and HSTS on every https answer (not on the http redirect).
+    for response in (plain, page, static, posted, too_big):
+        assert response.headers["Server"] == "nginx", response.headers["Server"]
+    assert "Strict-Transport-Security" not in plain.headers
+    for response in (page, static, posted, too_big):
+        assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
     cache = ", ".join(static.headers.get_all("Cache-Control"))
     assert "immutable" in cache and "max-age=315360000" in cache
     # Secure cookie, https seen through X-Forwarded-Proto, Referer checked against the Host.
@@ -101,3 +133,134 @@ def test_nginx_in_front_of_gunicorn(sqlite_url, tmp_path):
     assert f"request_id={request_id}" in app_server.log
     assert "/static/" not in app_server.log  # nginx served it
     assert '"POST /comments HTTP/1.1" 413' not in app_server.log
+
+
+# --- Slow clients: what sync workers cannot take, and nginx takes for them ---------------------
+
+SLOW_SENDERS = 10  # slowloris: a request line, then one header line a second, never the blank line
+NON_READERS = 5  # ask for a large answer and never read it
+PROBE_EVERY, PROBE_TIMEOUT = 0.5, 2.0
+BIG = "/api/comments?limit=100"  # the largest answer: 100 comments, see seed_large_board
+
+
+def seed_large_board(url, count=100):
+    """`count` comments as long as the board allows, of a character JSON writes in 12 bytes
+    (an escaped surrogate pair): GET BIG is then about 5 MB, more than the kernel's socket buffers
+    between gunicorn and a client that does not read hold, so a worker writing it waits."""
+    from board import create_app, models
+    from board.extensions import db
+    from board.rules import CONTENT_MAX
+
+    app = create_app("testing", {"DATABASE_URL": url})
+    with app.app_context():
+        db.session.add_all(models.Comment(author="Big", content="\U0001F600" * CONTENT_MAX)
+                           for _ in range(count))
+        db.session.commit()
+        db.engine.dispose()
+
+
+class SlowClients:
+    """`with SlowClients(port, context):` keeps SLOW_SENDERS slowloris sockets and NON_READERS
+    non-reading downloads open against 127.0.0.1:port until the block ends; then closes them all."""
+
+    def __init__(self, port, context=None, slow=SLOW_SENDERS, non_readers=NON_READERS):
+        self.port, self.context = port, context
+        self.slow, self.non_readers = slow, non_readers
+        self.sockets, self.stopping = [], threading.Event()
+        self.thread = threading.Thread(target=self.drip, daemon=True)
+
+    def open(self, small_window=False):
+        sock = socket.socket()
+        if small_window:  # the client's receive window stays tiny: the server's sends block
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.settimeout(10)
+        sock.connect(("127.0.0.1", self.port))
+        if self.context is not None:
+            sock = self.context.wrap_socket(sock, server_hostname="board.example.org")
+        self.sockets.append(sock)
+        return sock
+
+    def __enter__(self):
+        for _ in range(self.non_readers):
+            self.open(small_window=True).sendall(
+                f"GET {BIG} HTTP/1.1\r\nHost: board.example.org\r\n\r\n".encode())
+        for _ in range(self.slow):
+            self.open().sendall(b"GET / HTTP/1.1\r\nHost: board.example.org\r\n")
+        self.thread.start()
+        return self
+
+    def drip(self):
+        slow = self.sockets[self.non_readers:]
+        line = 0
+        while not self.stopping.wait(1):
+            line += 1
+            for sock in slow:
+                with contextlib.suppress(OSError):
+                    sock.sendall(f"X-Slow-{line}: {line}\r\n".encode())
+
+    def __exit__(self, *exc):
+        self.stopping.set()
+        self.thread.join(timeout=5)
+        for sock in self.sockets:
+            with contextlib.suppress(OSError):
+                sock.close()
+
+
+def probe_health(port, seconds, context=None, host="board.example.org"):
+    """A GET /healthz every PROBE_EVERY s for `seconds`, each on its own connection and thread,
+    so that a stuck probe does not delay the next: each probe's status, or the name of the error
+    that ended it (TimeoutError after PROBE_TIMEOUT s), in the order they started."""
+    def probe(index):
+        try:
+            answer = request(port, "GET", "/healthz", headers={"Host": host}, context=context,
+                             timeout=PROBE_TIMEOUT)
+            results[index] = answer.status
+        except OSError as error:  # TimeoutError, ConnectionResetError, ...
+            results[index] = type(error).__name__
+
+    count = round(seconds / PROBE_EVERY)
+    results, threads = [None] * count, []
+    for index in range(count):
+        threads.append(threading.Thread(target=probe, args=(index,), daemon=True))
+        threads[-1].start()
+        time.sleep(PROBE_EVERY)
+    for thread in threads:
+        thread.join(timeout=PROBE_TIMEOUT + 5)
+    return results
+
+
+def test_slow_clients_through_nginx_leave_healthz_answering(sqlite_url, tmp_path):
+    seed_large_board(sqlite_url)
+    # Two sync workers, the fewest the docs allow; nginx as deploy/nginx.conf sets it up.
+    settings = {"DATABASE_URL": sqlite_url, "WEB_CONCURRENCY": "2", "BOARD_TRUSTED_PROXIES": "1"}
+    with gunicorn(tmp_path, **settings) as app_server:
+        with nginx_in_front(tmp_path, app_server.port) as proxy:
+            with SlowClients(proxy.port, proxy.context):
+                probes = probe_health(proxy.port, 12, proxy.context)
+                during = app_server.log
+            after = request(proxy.port, "GET", "/healthz", headers={"Host": "board.example.org"},
+                            context=proxy.context)
+
+    assert len(probes) == 24 and all(status == 200 for status in probes), probes
+    assert after.status == 200
+    # nginx took every large answer from gunicorn while its clients read nothing, and passed on
+    # none of the unfinished requests.
+    assert during.count(f'"GET {BIG} HTTP/1.0" 200') == NON_READERS, during
+    assert '"GET / HTTP' not in during
+
+
+@pytest.mark.attack
+@pytest.mark.parametrize("attack", [{"slow": 6, "non_readers": 0}, {"slow": 0, "non_readers": 5}],
+                         ids=["slowloris", "non-readers"])
+def test_the_same_slow_clients_stall_gunicorn_facing_them_directly(sqlite_url, tmp_path, attack):
+    """The contrast that proves the attack above is real: without nginx, two sync workers stop
+    answering /healthz while the slow clients are connected."""
+    seed_large_board(sqlite_url)
+    with gunicorn(tmp_path, DATABASE_URL=sqlite_url, WEB_CONCURRENCY="2") as app_server:
+        before = request(app_server.port, "GET", "/healthz")
+        with SlowClients(app_server.port, **attack):
+            time.sleep(0.5)  # let the workers take the slow clients first, as they would
+            probes = probe_health(app_server.port, 5)
+
+    assert before.status == 200
+    assert len(probes) == 10 and not any(status == 200 for status in probes), probes
