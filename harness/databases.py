@@ -103,10 +103,12 @@ class MariaDB:
         self.process = None
 
     def start(self):
-        self.dir.mkdir(parents=True)
+        # A temporary folder of its own: the shared /tmp may be swept by others while it runs.
+        (self.dir / "tmp").mkdir(parents=True)
         subprocess.run(
             [self.install_db, "--no-defaults", "--user=root", f"--datadir={self.dir / 'data'}",
-             "--auth-root-authentication-method=normal", "--skip-test-db"],
+             f"--tmpdir={self.dir / 'tmp'}", "--auth-root-authentication-method=normal",
+             "--skip-test-db"],
             check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
         self.boot()
@@ -118,7 +120,7 @@ class MariaDB:
         log = open(self.dir / "server.log", "ab")
         self.process = subprocess.Popen(
             [self.server, "--no-defaults", "--user=root", f"--datadir={self.dir / 'data'}",
-             f"--port={self.port}", "--bind-address=127.0.0.1", f"--socket={self.socket}",
+             f"--tmpdir={self.dir / 'tmp'}", f"--port={self.port}", "--bind-address=127.0.0.1", f"--socket={self.socket}",
              f"--pid-file={self.dir / 'mariadb.pid'}", "--skip-log-bin",
              "--innodb-flush-log-at-trx-commit=2", "--innodb-buffer-pool-size=128M",
              "--innodb-doublewrite=0", "--max-connections=300",
