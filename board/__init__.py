@@ -8,7 +8,7 @@ from sqlalchemy import event
 from . import doctor, errors, security, templating
 from .config import ROOT, check_driver_installed, config_class, database_uri, engine_options
 from .extensions import csrf, db, migrate
-from .forms import StrictRequest
+from .forms import CommentIdConverter, StrictRequest
 
 
 def create_app(config_name=None, overrides=None):
@@ -24,6 +24,7 @@ def create_app(config_name=None, overrides=None):
     app.config.from_object(settings)
     app.config.from_mapping(overrides or {})
     configure_database(app)
+    configure_hosts(app)
     doctor.check(app.config)
 
     db.init_app(app)
@@ -38,6 +39,8 @@ def create_app(config_name=None, overrides=None):
     errors.init_app(app)
     from . import api, moderation, views
 
+    # Before the blueprints: their rules are compiled when they are registered.
+    app.url_map.converters["comment_id"] = CommentIdConverter
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(moderation.bp)
@@ -61,6 +64,15 @@ def configure_database(app):
         sqlite_busy_timeout=app.config["SQLITE_BUSY_TIMEOUT"],
     )
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options | app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})
+
+
+def configure_hosts(app):
+    """BOARD_HOSTS -> Flask's TRUSTED_HOSTS (400 for any other Host); BOARD_HOST_COOKIE -> the
+    session cookie's __Host- name."""
+    if app.config["BOARD_HOSTS"] and app.config.get("TRUSTED_HOSTS") is None:
+        app.config["TRUSTED_HOSTS"] = list(app.config["BOARD_HOSTS"])
+    if app.config["BOARD_HOST_COOKIE"]:
+        app.config["SESSION_COOKIE_NAME"] = "__Host-session"
 
 
 def sqlite_pragmas(dbapi_connection, _record):

@@ -40,11 +40,27 @@ def as_json(comment):
     }
 
 
+# The year in the feed's tag: URIs (RFC 4151): a date on which the host was the board's. Fixed
+# for good: changing it, or the host, gives every entry a new id and readers show them all again.
+TAG_YEAR = 2026
+
+
+def tag_prefix():
+    """`tag:<host>,2026:`, the start of the feed's ids: the first of BOARD_HOSTS, so that ids do
+    not depend on the Host of the request that fetched the feed. Without BOARD_HOSTS, the host
+    the request named (check-config warns about that under production)."""
+    hosts = current_app.config["BOARD_HOSTS"]
+    host = hosts[0] if hosts else request.host
+    if not host.endswith("]"):  # a port goes; an IPv6 literal ([::1]) stays whole
+        host = host.rsplit(":", 1)[0]
+    return f"tag:{host},{TAG_YEAR}:"
+
+
 @bp.get("/feed.atom")
 def feed():
     comments = reads.newest(current_app.config["BOARD_PAGE_SIZE"]).comments
     updated = max((c.edited or c.posted for c in comments), default=models.clock())
-    body = render_template("feed.xml", comments=comments, updated=updated)
+    body = render_template("feed.xml", comments=comments, updated=updated, tag=tag_prefix())
     return current_app.response_class(body, mimetype="application/atom+xml")
 
 

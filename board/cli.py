@@ -26,6 +26,7 @@ from werkzeug.security import generate_password_hash
 
 from . import config as settings
 from . import demo, doctor, models, reads, transfer
+from .moderators import PASSWORD_MIN
 from .rules import ID_MAX, display_name
 
 board_cli = AppGroup("board", help="Look after the board.")
@@ -132,7 +133,8 @@ def purge(comment_id, yes):
 @click.option("--password-stdin", is_flag=True,
               help="Read the password from the first line of standard input (for scripts).")
 def hash_password(password_stdin):
-    """Print a hash of a moderator password, for BOARD_MODERATOR_PASSWORD_HASH.
+    """Print a hash of a moderator password, for BOARD_MODERATOR_PASSWORD_HASH. A short password
+    (below board/moderators.py's PASSWORD_MIN characters) is refused.
 
     Asks twice, without echoing. The hash goes to standard output, alone (prompts and hints go
     to stderr); put it in .env in single quotes, which keep its $ signs:
@@ -146,6 +148,11 @@ def hash_password(password_stdin):
                                 err=True)
     if not password:
         raise click.ClickException("the password is empty")
+    if len(password) < PASSWORD_MIN:
+        # Whoever gets a copy of .env or a backup can guess against the hash offline, unlimited.
+        raise click.ClickException(
+            f"the password is too short: use at least {PASSWORD_MIN} characters "
+            "(a few random words make a good one)")
     click.echo(generate_password_hash(password))
     click.echo("Put it in .env, in single quotes: BOARD_MODERATOR_PASSWORD_HASH='<the hash>'",
                err=True)

@@ -139,6 +139,13 @@ class Config:
     # A werkzeug password hash (`flask board hash-password`); unset, /moderate does not exist.
     BOARD_MODERATOR_PASSWORD_HASH = os.environ.get("BOARD_MODERATOR_PASSWORD_HASH") or None
     BOARD_LOGIN_LIMIT = os.environ.get("BOARD_LOGIN_LIMIT") or "5 per minute;20 per hour"
+    # Wrong moderator passwords from all clients together (board/moderators.py): beyond it no
+    # password is checked at all, so guessing from many addresses costs a bounded share of CPU.
+    BOARD_LOGIN_FAILURES_LIMIT = (os.environ.get("BOARD_LOGIN_FAILURES_LIMIT")
+                                  or "10 per minute;100 per hour")
+    # After a few wrong passwords in a row (from anyone), each further one makes every login
+    # wait 1, 2, 4, ... seconds, up to this many; 0 turns the waits off. A right one resets it.
+    BOARD_LOGIN_DELAY_MAX_SECONDS = env_int("BOARD_LOGIN_DELAY_MAX_SECONDS", 300)
     BOARD_MODERATOR_SESSION_HOURS = env_int("BOARD_MODERATOR_SESSION_HOURS", 12)
 
     # Abuse: Flask-Limiter notation; several workers or hosts share counts through Redis or
@@ -148,6 +155,9 @@ class Config:
     BOARD_EDIT_LIMIT = os.environ.get("BOARD_EDIT_LIMIT") or "30 per minute;300 per hour"
     RATELIMIT_STORAGE_URI = os.environ.get("BOARD_RATELIMIT_STORAGE_URI") or "memory://"
     RATELIMIT_ENABLED = env_bool("BOARD_RATELIMIT_ENABLED", True)
+    # Counted at check time, one atomic increment; a refused post gives its count back
+    # (board/security.py), which this strategy's counters allow.
+    RATELIMIT_STRATEGY = "fixed-window"
     RATELIMIT_HEADERS_ENABLED = True
     BOARD_DUPLICATE_SECONDS = env_int("BOARD_DUPLICATE_SECONDS", 10)
     # How many proxies in front of us set X-Forwarded-*; 0 trusts no header at all.
@@ -155,6 +165,17 @@ class Config:
     # How many machines serve this board at once (declared, for `flask board check-config`):
     # above 1, an SQLite file and memory:// rate-limit counts cannot be shared between them.
     BOARD_WORKER_HOSTS = env_int("BOARD_WORKER_HOSTS", 1)
+    # The host names this board answers to, comma-separated, the canonical one first
+    # (board.example.org,www.board.example.org): a request with any other Host gets 400 (Flask's
+    # TRUSTED_HOSTS), so absolute URLs (the API's, the feed's, redirects) cannot be forged, and
+    # the feed's ids are tag: URIs of the first. Unset, any Host is answered and those come
+    # from the request: `flask board check-config` warns under staging and production.
+    BOARD_HOSTS = [name.strip().lower() for name in os.environ.get("BOARD_HOSTS", "").split(",")
+                   if name.strip()]
+    # Name the session cookie __Host-session: browsers then keep it to exactly this host, over
+    # HTTPS, at path / (no subdomain can set or shadow it). Needs SESSION_COOKIE_SECURE (production
+    # and staging) and the board at the root of its own host. Changing it logs everyone out once.
+    BOARD_HOST_COOKIE = env_bool("BOARD_HOST_COOKIE", False)
 
     MAX_CONTENT_LENGTH = 64 * 1024
     # Static URLs carry ?v=<content hash> (board/templating.py), so browsers may keep them a year.

@@ -27,6 +27,7 @@ DERIVED = ("DEBUG", "TESTING", "SQLALCHEMY_DATABASE_URI", "SQLALCHEMY_ENGINE_OPT
 SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN")
 # user:password@ in a URL; the password runs to the first "@", as SQLAlchemy parses it.
 URL_CREDENTIALS = re.compile(r"(?<=://)([^:/@]*):([^@]*)@")
+HOST_NAME = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:.]+\]")
 URL_SECRET_QUERY = re.compile(r"(?i)\b(password|passwd|pwd|secret|token)=([^&#]*)")
 
 
@@ -126,6 +127,36 @@ def missing_storage_package(uri):
     return None
 
 
+def board_hosts(config):
+    for name in config.get("BOARD_HOSTS") or ():
+        if not HOST_NAME.fullmatch(name):
+            return (f"BOARD_HOSTS lists host names separated by commas (board.example.org), not "
+                    f"{name!r}")
+    return None
+
+
+def host_cookie(config):
+    if not config.get("BOARD_HOST_COOKIE"):
+        return None
+    if not config.get("SESSION_COOKIE_SECURE"):
+        return (f"BOARD_HOST_COOKIE is on under {environment(config)}, without HTTPS: browsers "
+                "drop a __Host- cookie that is not Secure, so nobody could post. Use it under "
+                "staging or production only")
+    if config.get("SESSION_COOKIE_DOMAIN") or (config.get("SESSION_COOKIE_PATH") or "/") != "/" \
+            or (config.get("APPLICATION_ROOT") or "/") != "/":
+        return ("BOARD_HOST_COOKIE needs the board at / of its own host, with no cookie domain: "
+                "browsers drop a __Host- cookie with a Domain or another Path")
+    return None
+
+
+def hosts_unset(config):
+    if environment(config) in STRICT_ENVIRONMENTS and not config.get("BOARD_HOSTS"):
+        return (f"BOARD_HOSTS is not set under {environment(config)}: the board answers any Host "
+                "header, and builds absolute URLs (the API's, the feed's) and the feed's ids from "
+                "it. Set BOARD_HOSTS=board.example.org (your host name) in .env")
+    return None
+
+
 # (rule, whether the app refuses to start on it). The database URL is checked at start by
 # create_app itself (it must be parsed before anything else); the two "several hosts" rules
 # depend on a declaration only a person can verify, so they are reported, not enforced.
@@ -135,9 +166,20 @@ RULES = (
     (secret_key, True),
     (debug, True),
     (worker_hosts, True),
+    (board_hosts, True),
+    (host_cookie, True),
     (database_url, False),
     (shared_counts, False),
 )
+
+
+# Reported by check-config without failing it: unsafe where the internet can reach the board,
+# but an existing deploy must keep working until someone sets them.
+WARNINGS = (hosts_unset,)
+
+
+def warnings(config):
+    return [message for rule in WARNINGS if (message := rule(config))]
 
 
 def problems(config):
@@ -205,6 +247,8 @@ def report(config, found=()):
     for name in setting_names():
         if name in config:
             click.echo(f"  {name} = {shown(name, config[name])}")
+    for warning in warnings(config):
+        click.echo(f"warning: {warning}")
     found = list(dict.fromkeys([*found, *problems(config)]))
     if found:
         for problem in found:

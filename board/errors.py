@@ -1,6 +1,8 @@
-"""Error pages: a full page for browsers, a fragment for htmx; never a trace, SQL or path."""
+"""Error pages: a full page for browsers, a fragment for htmx, JSON under /api/; never a trace,
+SQL or path."""
 
-from flask import current_app
+from flask import current_app, jsonify, request
+from flask.globals import request_ctx
 from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -23,7 +25,19 @@ TITLES = {
 }
 
 
+UNTRUSTED_HOST = "This board does not answer to that host name."
+
+
 def render_error(status, message):
+    if request_ctx.url_adapter is None:
+        # A Host outside BOARD_HOSTS (Flask's TRUSTED_HOSTS): no URL can be built for it, so no
+        # page either, and the forged name is not echoed back.
+        message = UNTRUSTED_HOST
+        if not request.path.startswith("/api/"):
+            return current_app.response_class(message + "\n", status, mimetype="text/plain")
+    if request.path.startswith("/api/"):
+        # For machines: {"error": {"status": 404, "message": "..."}}, whatever went wrong.
+        return jsonify(error={"status": status, "message": message}), status
     title = TITLES.get(status, "Error")
     return render("errors/_error.html", "errors/error.html", title=title, message=message), status
 

@@ -1,7 +1,9 @@
 """Extension objects, created unbound; create_app binds them to an app."""
 
+import ipaddress
+
+from flask import request
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
@@ -21,5 +23,24 @@ db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION),
                 session_options={"expire_on_commit": False})
 migrate = Migrate()
 csrf = CSRFProtect()
-# Keyed on the client address, which ProxyFix rewrites only for trusted proxies.
-limiter = Limiter(get_remote_address)
+
+
+def client_key():
+    """Who counts as one client for every per-client limit (the limiter's key):
+    an IPv4 address, or an IPv6 client's /64 network, since one subscriber or server holds a whole
+    /64 and could otherwise step to a fresh address for every request. An IPv4-mapped address
+    (::ffff:192.0.2.1) counts as its IPv4 address. The address is the one ProxyFix leaves: a
+    forwarded one only from BOARD_TRUSTED_PROXIES."""
+    address = request.remote_addr or "127.0.0.1"
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 4:
+        return str(ip)
+    if ip.ipv4_mapped:
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.IPv6Network((ip.packed, 64), strict=False))  # packed: no %scope
+
+
+limiter = Limiter(client_key)

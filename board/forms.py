@@ -1,13 +1,17 @@
 """What the board reads from a request: strict UTF-8 form bodies, its forms, listing cursors.
 What makes a comment valid is in board/rules.py; the forms ask there."""
 
+import io
 import re
 from urllib.parse import parse_qsl
 
 from flask import Request, abort, current_app
 from flask_wtf import FlaskForm
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
+from werkzeug.routing import BaseConverter, ValidationError
+from werkzeug.utils import cached_property
+from werkzeug.wsgi import get_input_stream
 from wtforms import PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired
 
@@ -27,6 +31,45 @@ class StrictFormDataParser(FormDataParser):
 
 class StrictRequest(Request):
     form_data_parser_class = StrictFormDataParser
+
+    @cached_property
+    def stream(self):
+        """The body, refused with 413 when it is larger than MAX_CONTENT_LENGTH however it is sent.
+
+        Werkzeug refuses a Content-Length over the limit, but a chunked body (no Content-Length,
+        from a server that sets wsgi.input_terminated, as gunicorn does) it only stops reading at
+        the limit: the form would be parsed from its first 64 KiB, the rest silently dropped. So
+        such a body is read here up to one byte past the limit (at most 64 KiB + 1 in memory)."""
+        if self.shallow:
+            raise RuntimeError("This request was created with 'shallow=True'; reading its body "
+                               "is not allowed.")
+        limit = self.max_content_length
+        chunked = self.content_length is None and "wsgi.input_terminated" in self.environ
+        if limit is None or not chunked:
+            return get_input_stream(self.environ, max_content_length=limit)
+        body = get_input_stream(self.environ, max_content_length=limit + 1).read()
+        if len(body) > limit:
+            raise RequestEntityTooLarge()
+        return io.BytesIO(body)
+
+
+class CommentIdConverter(BaseConverter):
+    """`<comment_id:...>`: a comment id written the one way it is written: ASCII digits without
+    leading zeros, from 1 to ID_MAX. /comments/01 or /comments/١ (an Arabic-Indic one), which
+    Werkzeug's int converter reads as 1, are 404, so one comment has one URL. Registered by
+    create_app for every route with an id (board/views.py, board/moderation.py)."""
+
+    regex = rf"[1-9][0-9]{{0,{len(str(ID_MAX)) - 1}}}"
+    part_isolating = True
+
+    def to_python(self, value):
+        number = int(value)
+        if number > ID_MAX:  # beyond the id column's range: cannot exist, and no driver overflow
+            raise ValidationError()
+        return number
+
+    def to_url(self, value):
+        return str(int(value))
 
 
 class RulesForm(FlaskForm):

@@ -7,7 +7,7 @@ from . import moderators, models, reads
 from .extensions import limiter
 from .forms import ConfirmForm, LoginForm, listing_args
 from .htmx import render_or_redirect, vary_on_htmx
-from .rules import ID_MAX, VERBS
+from .rules import VERBS
 
 bp = Blueprint("moderate", __name__, url_prefix="/moderate")
 bp.after_request(vary_on_htmx)
@@ -30,8 +30,17 @@ def login_limit():
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        if moderators.log_in(form.password.data):
-            return redirect(url_for("moderate.index"), 303)
+        try:
+            if moderators.log_in(form.password.data):
+                return redirect(url_for("moderate.index"), 303)
+        except moderators.Wait as wait:
+            # No sleeping here: a waiting worker serves no one. Refusing early is the delay.
+            seconds = f"{wait.seconds} second{'' if wait.seconds == 1 else 's'}"
+            form.password.errors.append(
+                "Too many wrong passwords have been tried on this board; no password is checked "
+                f"for {seconds}. Try again then.")
+            return (render_template("login.html", form=form), 429,
+                    {"Retry-After": str(wait.seconds)})
         form.password.errors.append("That is not the moderator password.")
     return render_template("login.html", form=form), 422 if form.errors else 200
 
@@ -50,7 +59,7 @@ def index():
     return render_template("moderate.html", page=page)
 
 
-@bp.post(f"/<int(min=1, max={ID_MAX}):comment_id>/<any({', '.join(VERBS)}):verb>")
+@bp.post(f"/<comment_id:comment_id>/<any({', '.join(VERBS)}):verb>")
 def act(comment_id, verb):
     if reads.find(comment_id) is None:
         abort(404, "There is no such comment.")

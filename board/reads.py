@@ -26,6 +26,7 @@ class Poll(NamedTuple):
     changes: list  # up to `after`, since edited, hidden, unhidden, deleted or purged
     after: int  # the advanced cursors for the next poll
     since: int
+    behind: bool = False  # more changes than one poll carries: the board should reload
 
 
 # What the comment partial shows (author_key only to tell its author's browser).
@@ -36,7 +37,10 @@ LATEST_REVISION = (sa.select(COUNTERS.c.value).where(COUNTERS.c.name == REVISION
                    .scalar_subquery())
 LISTED = sa.select(*COLUMNS, LATEST_REVISION.label("since")).where(Comment.state == VISIBLE)
 NEWEST_FIRST = (Comment.posted.desc(), Comment.id.desc())
-CHANGES_MAX = 500  # per poll; a bigger moderation sweep comes over the next polls
+# Changes one poll may carry. A board further behind than this (a tab asleep through a big
+# moderation sweep, or a made-up cursor) is told to reload: one page costs less than the changes,
+# and no answer grows past `limit` new comments and this many changes.
+CHANGES_MAX = 100
 # What `flask board list` shows, and which states `--hidden` means.
 LISTINGS = {False: (VISIBLE,), True: (HIDDEN, DELETED)}
 
@@ -130,18 +134,11 @@ def poll(after, since, limit):
     comments = sorted((row for row in rows if row.id > after),
                       key=lambda row: (row.posted, row.id), reverse=True)
     changes = sorted((row for row in rows if row.id <= after), key=lambda row: row.revision)
+    # Each part (edits and removals; purges, whose rows have no time) stops at CHANGES_MAX.
+    behind = any(sum((row.posted is None) == purged for row in changes) >= CHANGES_MAX
+                 for purged in (False, True))
     return Poll(comments, changes, max((row.id for row in comments), default=after),
-                next_since(changes, since))
-
-
-def next_since(changes, since):
-    """The revision the next poll continues from: the last one delivered, unless a part (edits
-    and removals, or purges) came as a full batch with more behind it; then the end of that batch,
-    and what the other part brought beyond it comes again (a repeated change is harmless)."""
-    parts = ([row.revision for row in changes if row.posted is not None],
-             [row.revision for row in changes if row.posted is None])
-    full = [max(part) for part in parts if len(part) >= CHANGES_MAX]
-    return min(full) if full else max((row.revision for row in changes), default=since)
+                max((row.revision for row in changes), default=since), behind)
 
 
 def visible(comment_id):

@@ -42,17 +42,25 @@ class HtmlSafeJSONProvider(DefaultJSONProvider):
         return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+def request_id():
+    """This request's id, made the first time anything asks: a request refused before the
+    before_request hooks reach set_request_id (a CSRF failure, a 413) still logs and answers one."""
+    if "request_id" not in g:
+        # A proxy's id is kept only when we trust the proxy, and only if it looks like an id.
+        incoming = request.headers.get("X-Request-ID", "")
+        trusted = current_app.config["BOARD_TRUSTED_PROXIES"] > 0
+        g.request_id = incoming if trusted and REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+    return g.request_id
+
+
 def set_request_id():
-    # A proxy's id is kept only when we trust the proxy, and only if it looks like an id.
-    incoming = request.headers.get("X-Request-ID", "")
-    trusted = current_app.config["BOARD_TRUSTED_PROXIES"] > 0
-    g.request_id = incoming if trusted and REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+    request_id()
 
 
 def add_headers(response):
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
-    response.headers["X-Request-ID"] = g.get("request_id", "-")
+    response.headers["X-Request-ID"] = request_id()
     if response.mimetype == "text/html" and request.endpoint != "static":
         # Pages and htmx fragments carry a CSRF token and one person's Edit and Delete: no
         # shared cache may keep them, no browser may show them again from its history.
@@ -65,7 +73,7 @@ class RequestIdFilter(logging.Filter):
     """Puts the request id on every log record, so an error can be found from a user's report."""
 
     def filter(self, record):
-        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
+        record.request_id = request_id() if has_request_context() else "-"
         return True
 
 
@@ -92,9 +100,15 @@ def edit_limit():
     return current_app.config["BOARD_EDIT_LIMIT"]
 
 
-def counts_against_limit(response):
-    # Only posts that were accepted use up the allowance; a typo fixed after a 422 does not.
-    return response.status_code in (201, 303)
+def give_back_unless_accepted(response):
+    """Posts are counted when they are checked, in one atomic step of the store, so posts sent at
+    the same moment cannot all slip under the limit; one that was then refused (bad input, an
+    expired form) gives its count back: only accepted posts use up the allowance, and a typo
+    fixed after a 422 costs nothing."""
+    if response.status_code not in (201, 303, 429):
+        for applied in limiter.current_limits:
+            limiter.storage.incr(applied.key, applied.limit.get_expiry(), amount=-1)
+    return response
 
 
 def init_app(app):

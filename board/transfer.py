@@ -118,7 +118,8 @@ FIELD_SET = set(FIELDS)
 
 
 def to_record(raw):
-    """One line's comment, checked by the board's own rules (rules.validate)."""
+    """One line's comment, checked by the board's own rules for what it once stored
+    (rules.validate with posting=False)."""
     try:
         record = DECODER.decode(raw.decode("utf-8"))
     except UnicodeDecodeError:
@@ -141,7 +142,7 @@ def to_record(raw):
         raise ValueError("author must be text or null")
     if not isinstance(record["content"], str):
         raise ValueError("content must be text")
-    problems = validate(record["content"], record["author"])
+    problems = validate(record["content"], record["author"], posting=False)
     if problems:
         raise ValueError("; ".join(f"{name}: {message.rstrip('.')}"
                                    for name, message in problems.items()))

@@ -11,14 +11,28 @@ from .errors import render_error
 from .extensions import limiter
 from .forms import CommentForm, ConfirmForm, EditForm, listing_args
 from .htmx import is_htmx, render, render_or_redirect, vary_on_htmx
-from .rules import DELETED, ID_MAX
-from .security import counts_against_limit, edit_limit, first_post_of, post_limit
+from .rules import DELETED
+from .security import edit_limit, first_post_of, give_back_unless_accepted, post_limit
 
 bp = Blueprint("board", __name__)
 bp.after_request(vary_on_htmx)
 
-# Ids beyond the id column's range cannot exist: 404, not an overflow in the driver.
-COMMENT_URL = f"/comments/<int(min=1, max={ID_MAX}):comment_id>"
+
+@bp.after_request
+def posts_use_up_the_allowance_only_when_accepted(response):
+    if request.endpoint == "board.create_comment":
+        give_back_unless_accepted(response)
+    return response
+
+# One URL per comment: ASCII digits, no leading zeros, at most ID_MAX (ids beyond the id column's
+# range cannot exist): anything else is 404 (forms.CommentIdConverter, registered by create_app).
+COMMENT_URL = "/comments/<comment_id:comment_id>"
+# Flask-WTF's description when an HTTPS post has no Referer: a privacy setting or extension
+# removed it, and posting again does not help.
+NO_REFERRER = "The referrer header is missing."
+REFERRER_NEEDED = ("Your browser did not say which page this post came from (a privacy setting "
+                   "or extension may remove it); this board needs it over HTTPS. Allow it for "
+                   "this site and post again.")
 
 
 def board_page(form, status=200):
@@ -42,6 +56,10 @@ def list_comments():
     if args.after is not None:
         since = reads.latest_revision() if args.since is None else args.since
         poll = reads.poll(args.after, since, args.limit)
+        if poll.behind:
+            # htmx reloads the page on HX-Refresh, whatever the status.
+            body, status = render_error(409, "This board has fallen too far behind: reload the page.")
+            return body, status, {"HX-Refresh": "true"}
         if not poll.comments and not poll.changes:
             return "", 204
         return render_template("_poll.html", poll=poll)
@@ -50,7 +68,7 @@ def list_comments():
 
 
 @bp.post("/comments")
-@limiter.limit(post_limit, deduct_when=counts_against_limit)
+@limiter.limit(post_limit)
 def create_comment():
     if request.mimetype != "application/x-www-form-urlencoded":
         abort(415, "Send the comment as a form (application/x-www-form-urlencoded).")
@@ -80,11 +98,14 @@ def posted(comment):
 
 @bp.errorhandler(CSRFError)
 def csrf_failed(error):
+    no_referrer = error.description == NO_REFERRER
     if request.endpoint != "board.create_comment":
-        return render_error(400, "This form had expired. Reload the page and try again.")
+        return render_error(400, REFERRER_NEEDED if no_referrer
+                            else "This form had expired. Reload the page and try again.")
     # Only a form body is read back into the form: a JSON body may not even parse.
     form = CommentForm(formdata=request.form, meta={"csrf": False})
-    form.form_errors.append("This form had expired. Your text is kept: press Post again.")
+    form.form_errors.append(f"Your text is kept. {REFERRER_NEEDED}" if no_referrer
+                            else "This form had expired. Your text is kept: press Post again.")
     return form_rejected(form, 400)
 
 

@@ -64,7 +64,10 @@ def textarea_value(textarea):
 
 
 def error_message(response):
-    """The message a person reads on a refusal: an error page's, or the form's next to a field."""
+    """The message a person reads on a refusal: an error page's, or the form's next to a field
+    (or, from /api/, the JSON error's)."""
+    if response.mimetype == "application/json":
+        return response.get_json()["error"]["message"]
     html = soup(response)
     return " ".join(tag.get_text(" ", strip=True)
                     for tag in html.select(".error-message, .form-error, .field-error"))

@@ -5,9 +5,9 @@ from datetime import timedelta
 
 import pytest
 
-from board import models
+from board import models, reads
 from board.extensions import db
-from tests.helpers import HTMX, csrf_token, post, soup
+from tests.helpers import HTMX, add_comments, csrf_token, post, soup
 
 
 def poll_url(html):
@@ -123,3 +123,23 @@ def test_every_change_arrives_once_across_polls(app, client):
         url = poll_url(html)
     assert seen == ids
     assert app.test_client().get(url, headers=HTMX).status_code == 204
+
+
+def test_a_poll_answer_is_bounded_and_a_board_far_behind_is_told_to_reload(app, client):
+    """`since` far in the past (a made-up cursor, or a tab asleep through a sweep): the board
+    gets no pile of changes but a 409 that makes htmx reload the page, which costs one page."""
+    ids = add_comments(app, reads.CHANGES_MAX + 1)
+    with app.app_context():
+        for comment_id in ids:
+            models.moderate(comment_id, "hide")
+    after = max(ids)
+    answer = client.get(f"/comments?after={after}&since=0&limit=100", headers=HTMX)
+    assert answer.status_code == 409
+    assert answer.headers["HX-Refresh"] == "true"
+    assert "reload" in answer.get_data(as_text=True)
+    # One change short of the bound is still served, and bounded.
+    board_since = int(poll_url(soup(client.get("/"))).split("since=")[1])
+    answer = client.get(f"/comments?after={after}&since={board_since - reads.CHANGES_MAX + 1}",
+                        headers=HTMX)
+    assert answer.status_code == 200
+    assert len(soup(answer).select("article.comment")) == reads.CHANGES_MAX - 1

@@ -225,6 +225,17 @@ def test_hash_password_reads_standard_input_for_scripts(plain_runner):
     assert (empty.exit_code, empty.stderr) == (1, "Error: the password is empty\n")
 
 
+def test_hash_password_refuses_a_password_shorter_than_12_characters(plain_runner):
+    for args, text in [(["--password-stdin"], "eleven char\n"),
+                       ([], "eleven char\neleven char\n")]:
+        result = invoke(plain_runner, "hash-password", *args, input=text)
+        assert result.exit_code == 1
+        assert "Error: the password is too short: use at least 12 characters" in result.stderr
+        assert not re.search(r"^(scrypt|pbkdf2):", result.stdout, re.M)
+    twelve = invoke(plain_runner, "hash-password", "--password-stdin", input="twelve chars\n")
+    assert twelve.exit_code == 0 and check_password_hash(twelve.stdout.strip(), "twelve chars")
+
+
 @pytest.mark.one_database
 def test_the_printed_hash_logs_the_moderator_in(app_factory, plain_runner):
     password_hash = invoke(plain_runner, "hash-password", "--password-stdin",

@@ -10,6 +10,7 @@ that asked the app what is valid could never disagree with it.
 
 import re
 import string
+import unicodedata
 import xml.etree.ElementTree as ET
 from urllib.parse import unquote_plus, urlencode
 
@@ -49,6 +50,62 @@ def is_text(value):
     return not CONTROL.search(value) and not any(map(noncharacter, value))
 
 
+# Embeddings, overrides (U+202A..U+202E) and isolates (U+2066..U+2069): they reorder the display.
+def reorders(value):
+    return any(0x202A <= ord(c) <= 0x202E or 0x2066 <= ord(c) <= 0x2069 for c in value)
+
+
+# Drawn as nothing: whitespace, format characters (Cf), combining marks (they need a letter),
+# default-ignorable letters and symbols (Hangul fillers, Khmer inherent vowels), variation and
+# Mongolian selectors, U+FFF0..U+FFF8, the braille blank, and the ignorable supplementary ranges.
+NOTHING_RANGES = [(0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F), (0x2800, 0x2800),
+                  (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8),
+                  (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF)]
+
+
+def draws_nothing(char):
+    kind = unicodedata.category(char)
+    return (char.isspace() or kind == "Cf" or kind.startswith("M")
+            or any(low <= ord(char) <= high for low, high in NOTHING_RANGES))
+
+
+def visible(value):
+    return not all(map(draws_nothing, value))
+
+
+def mark_towers_fit(value, most=8):
+    """No letter carries more than `most` combining marks; a Cf between two marks is skipped."""
+    marks = 0
+    for char in value:
+        kind = unicodedata.category(char)
+        if kind.startswith("M"):
+            marks += 1
+            if marks > most:
+                return False
+        elif kind != "Cf":
+            marks = 0
+    return True
+
+
+RESERVED = {"anonymous", "moderator", "admin", "administrator", "board"}
+LOOKALIKES = {  # Cyrillic, Greek and Latin letters drawn as these Latin ones
+    "a": "АаΑαɑ", "b": "ВΒ", "c": "Сс", "d": "ԁ", "e": "ЕеΕ", "h": "НΗһ",
+    "i": "ІіΙιı", "j": "Јјȷ", "k": "КΚκ", "l": "ӏ", "m": "МΜ", "n": "Ν",
+    "o": "ОоΟο", "p": "РрΡρ", "q": "ԛ", "s": "Ѕѕ", "t": "ТΤ", "v": "ν", "w": "ԝ",
+    "x": "ХхΧ", "y": "УуΥ", "z": "Ζ",
+}
+AS_LATIN = {ord(c): latin for latin, cs in LOOKALIKES.items() for c in cs}
+
+
+def poses_as_the_board(name):
+    """The name's letters alone, lookalikes as Latin, case and accents aside, are a reserved one."""
+    letters = unicodedata.normalize("NFKC", name).translate(AS_LATIN).casefold()
+    letters = unicodedata.normalize("NFKD", letters)
+    kept = "".join(c for c in letters
+                   if not draws_nothing(c) and unicodedata.category(c)[0] not in "PSZ")
+    return kept in RESERVED
+
+
 def as_stored(value):
     """What the board keeps of a field: line breaks as LF, no surrounding whitespace."""
     return (value or "").replace("\r\n", "\n").replace("\r", "\n").strip()
@@ -56,8 +113,12 @@ def as_stored(value):
 
 def is_valid(content, author):
     content, author = as_stored(content), as_stored(author)
-    return (0 < len(content) <= CONTENT_MAX and len(author) <= AUTHOR_MAX
-            and is_text(content) and is_text(author))
+    content_ok = (0 < len(content) <= CONTENT_MAX and is_text(content) and not reorders(content)
+                  and visible(content) and mark_towers_fit(content))
+    author_ok = author == "" or (len(author) <= AUTHOR_MAX and is_text(author)
+                                 and not reorders(author) and visible(author)
+                                 and mark_towers_fit(author) and not poses_as_the_board(author))
+    return content_ok and author_ok
 
 
 # --- Fresh state and small checks ------------------------------------------------------------
@@ -97,7 +158,8 @@ def assert_readable_refusal(response):
 
 # Every character, noncharacters included (a few of those are also sampled below: they are
 # too rare among 1.1 million code points to turn up by chance).
-characters = st.characters()
+# Lone surrogates (category Cs) cannot be sent as text at all: they are percent-encoded below.
+characters = st.characters(exclude_categories=["Cs"])
 NONCHARACTERS = ["\ufffe", "\uffff", "\ufdd0", "\ufdef", "\U0001fffe", "\U0010ffff"]
 
 def near(limit):
@@ -110,8 +172,26 @@ def near(limit):
     )
 
 
+# Unicode tricks: direction controls, characters that draw nothing, combining marks, and
+# lookalikes of the reserved names' letters.
+TRICKS = ["\u202a", "\u202e", "\u2066", "\u2069", "\u200e", "\u200f", "\u200b", "\u200d",
+          "\u2060", "\ufeff", "\u00ad", "\u115f", "\u3164", "\uffa0", "\u2800", "\ufe0f",
+          "\U000e0067", "\u0301", "\u0316", "\u0903", "\u20dd", "\u3000"]
+reserved_names = st.builds(
+    "{}{}{}".format,
+    st.sampled_from(["", " ", "★ ", "\u200b"]),
+    st.sampled_from(["Anonymous", "MODERATOR", "admin", "Administrator", "Board", "\u0410nonymous",
+                     "M\u043ed\u0435rator", "\u0391DMIN", "ｍｏｄｅｒａｔｏｒ", "Admiral", "Boards",
+                     "Mod erator", "Ad\u0301min"]),
+    st.sampled_from(["", " ✔", "!", "\u2069", "2", " \u2713\ufe0f"]),
+)
+
 any_text = st.one_of(
     st.text(characters),
+    st.text(alphabet=st.sampled_from([*TRICKS, "a", "😀", " ", "\n"])),
+    st.builds("{}{}".format, st.sampled_from(["a", "e", "\u0915", "😀", ""]),
+              st.text(st.sampled_from(["\u0301", "\u0316", "\u0903", "\u20dd", "\u200d"]),
+                       min_size=6, max_size=12)),
     st.text(st.characters(codec="utf-8"), min_size=4000, max_size=4200),
     st.text(alphabet=st.sampled_from(["\x00", "\r", "\n", "\t", " ", "a", "😀", "\u202e", "<", "&",
                                       "\x1c", "\x85", "\x7f", "\x9f", "\u00a0", "\u2028",
@@ -122,7 +202,7 @@ any_text = st.one_of(
     st.builds("{}{}{}".format, st.text("ab ", max_size=5), st.sampled_from(NONCHARACTERS),
               st.text("ab ", max_size=5)),
 )
-any_author = st.one_of(st.none(), any_text, near(AUTHOR_MAX))  # None: the field is not sent
+any_author = st.one_of(st.none(), any_text, near(AUTHOR_MAX), reserved_names)  # None: the field is not sent
 honeypot = st.one_of(st.none(), st.just(""), st.text(max_size=20))
 # How the CSRF token is sent: the page's own (most often), none, junk, or another session's.
 tokens = st.sampled_from(["own", "own", "own", "missing", "junk", "other session"])

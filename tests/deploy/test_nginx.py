@@ -4,6 +4,7 @@ keeping slow clients (slowloris, clients that do not read) off gunicorn's two sy
 the same clients stall when they reach gunicorn directly (the tests marked `attack`)."""
 
 import contextlib
+import http.client
 import re
 import shutil
 import socket
@@ -45,10 +46,10 @@ def test_nginx_config_matches_the_app():
 def test_nginx_config_hides_its_version_keeps_https_and_buffers():
     text = re.sub(r"#.*", "", NGINX_CONF.read_text())
     servers = text.split("server {")[1:]
-    assert len(servers) == 2
+    assert len(servers) == 3
     for server in servers:
         assert re.search(r"^\s*server_tokens off;", server, re.MULTILINE), server
-    plain, tls = servers
+    _, plain, tls = servers
     hsts = 'add_header Strict-Transport-Security "max-age=31536000" always;'
     assert hsts not in plain and "listen 443 ssl" in tls
     # On the https server, and again in every location that has add_header of its own (nginx
@@ -59,6 +60,27 @@ def test_nginx_config_hides_its_version_keeps_https_and_buffers():
     # The slow-client protection: both buffers on (nginx's defaults), never switched off.
     assert nginx_directives("proxy_buffering") == ["on"]
     assert nginx_directives("proxy_request_buffering") == ["on"]
+
+
+def test_nginx_config_answers_only_its_server_name():
+    """A Host other than the board's reaches a default server that closes the connection (444),
+    on both ports; the http->https redirect goes to server_name, never to the client's $host."""
+    text = re.sub(r"#.*", "", NGINX_CONF.read_text())
+    catch_all, plain, tls = text.split("server {")[1:]
+    listens = re.findall(r"^\s*listen\s+([^;]+);", catch_all, re.MULTILINE)
+    assert sorted(listens) == sorted(["80 default_server", "[::]:80 default_server",
+                                      "443 ssl default_server", "[::]:443 ssl default_server"])
+    assert re.search(r"^\s*server_name _;", catch_all, re.MULTILINE)
+    assert re.findall(r"^\s*return\s+([^;]+);", catch_all, re.MULTILINE) == ["444"]
+    assert "proxy_pass" not in catch_all
+    for server in (plain, tls):
+        assert "default_server" not in server
+        assert nginx_directives("server_name").count("board.example.org") == 2
+    assert re.findall(r"^\s*return\s+([^;]+);", plain, re.MULTILINE) == [
+        "301 https://$server_name$request_uri"]
+    assert not re.search(r"return[^;]*\$host", text)
+    # The app is told which hosts are its own, too.
+    assert "BOARD_HOSTS=board.example.org" in NGINX_CONF.read_text()
 
 
 def nginx_binary():
@@ -78,6 +100,9 @@ def nginx_in_front(tmp_path, app_port):
     site = NGINX_CONF.read_text()
     for old, new in {
         "listen [::]:80;": "", "listen [::]:443 ssl;": "",
+        "listen [::]:80 default_server;": "", "listen [::]:443 ssl default_server;": "",
+        "listen 80 default_server;": f"listen 127.0.0.1:{http_port} default_server;",
+        "listen 443 ssl default_server;": f"listen 127.0.0.1:{https_port} ssl default_server;",
         "listen 80;": f"listen 127.0.0.1:{http_port};",
         "listen 443 ssl;": f"listen 127.0.0.1:{https_port} ssl;",
         "127.0.0.1:8000": f"127.0.0.1:{app_port}",
@@ -87,7 +112,7 @@ def nginx_in_front(tmp_path, app_port):
         "/var/log/nginx/board.access.log": str(tmp_path / "access.log"),
         "/var/log/nginx/board.error.log": str(tmp_path / "error.log"),
     }.items():
-        assert old in site, old
+        assert old in site or "default_server" in old, old  # (so the tests run on older sites)
         site = site.replace(old, new)
     server = nginx(binary, tmp_path, site, https_port)
     server.http_port = http_port
@@ -264,3 +289,34 @@ def test_the_same_slow_clients_stall_gunicorn_facing_them_directly(sqlite_url, t
 
     assert before.status == 200
     assert len(probes) == 10 and not any(status == 200 for status in probes), probes
+
+
+def no_answer(port, host, context=None):
+    """What a client naming `host` gets: the status, or the name of the error that ended it."""
+    try:
+        return request(port, "GET", "/", headers={"Host": host}, context=context, timeout=10).status
+    except (OSError, http.client.HTTPException) as error:  # RemoteDisconnected: closed, no answer
+        return type(error).__name__
+
+
+def test_nginx_closes_the_connection_for_another_host_and_redirects_to_its_own(sqlite_url,
+                                                                               tmp_path):
+    settings = {"DATABASE_URL": sqlite_url, "WEB_CONCURRENCY": "1", "BOARD_TRUSTED_PROXIES": "1",
+                "BOARD_HOSTS": "board.example.org"}
+    with gunicorn(tmp_path, **settings) as app_server:
+        with nginx_in_front(tmp_path, app_server.port) as proxy:
+            forged = {
+                "http": no_answer(proxy.http_port, "evil.example"),
+                "https": no_answer(proxy.port, "evil.example", proxy.context),
+                "https, board's name with a dot": no_answer(proxy.port, "board.example.org.evil",
+                                                            proxy.context),
+            }
+            upper = request(proxy.http_port, "GET", "/x?y=1", headers={"Host": "BOARD.example.ORG"})
+            page = request(proxy.port, "GET", "/", headers={"Host": "board.example.org"},
+                           context=proxy.context)
+        app_server.stop()
+
+    assert forged == dict.fromkeys(forged, "RemoteDisconnected"), forged
+    assert upper.status == 301 and upper.headers["Location"] == "https://board.example.org/x?y=1"
+    assert page.status == 200
+    assert "evil" not in app_server.log  # never passed on to the app
