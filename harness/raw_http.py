@@ -52,3 +52,14 @@ def first_visit(port, headers=None, context=None):
     if not token or not session:
         raise RuntimeError("GET / gave no csrf_token field or no session cookie")
     return Visit(token.group(1).decode(), session[0], page)
+
+
+def post_comment(connection, visit, fields):
+    """POST /comments on an open `connection` as the browser of `visit` does with htmx; `fields`
+    is the rest of the form, URL-encoded ("author=Ann&content=Hi"). Returns the answer's status."""
+    connection.request("POST", "/comments", body=f"csrf_token={visit.token}&{fields}", headers={
+        "Cookie": visit.cookie, "HX-Request": "true",
+        "Content-Type": "application/x-www-form-urlencoded"})
+    response = connection.getresponse()
+    response.read()
+    return response.status

@@ -15,7 +15,7 @@ from board import create_app
 from board.extensions import db
 from harness.gunicorn import Gunicorn
 from harness.process import clean_env
-from harness.raw_http import connect, first_visit
+from harness.raw_http import connect, first_visit, post_comment
 from harness.redis import Redis, Unavailable
 from tests.helpers import unavailable
 
@@ -51,12 +51,7 @@ def post_all_at_once(port, bodies):
             connection = connect(port, timeout=60)
             connection.connect()
             barrier.wait(timeout=30)
-            connection.request("POST", "/comments", body=f"csrf_token={visit.token}&{body}",
-                               headers={"Cookie": visit.cookie, "HX-Request": "true",
-                                        "Content-Type": "application/x-www-form-urlencoded"})
-            response = connection.getresponse()
-            response.read()
-            statuses[response.status] += 1
+            statuses[post_comment(connection, visit, body)] += 1
             connection.close()
         except Exception as error:  # reported by the test, not lost in a thread
             errors.append(repr(error))

@@ -15,6 +15,7 @@ overtake each other often and the boards poll often enough to land between them.
 serializes writers, so there the race cannot happen; the test still proves exactly-once there.
 """
 
+import contextlib
 import html
 import http.client
 import json
@@ -33,7 +34,7 @@ from board.config import normalise_database_url
 from board.extensions import db
 from harness.gunicorn import Gunicorn
 from harness.process import clean_env
-from harness.raw_http import connect, first_visit, request
+from harness.raw_http import connect, first_visit, post_comment, request
 
 POSTERS = 20
 POSTS = 12  # each
@@ -163,14 +164,12 @@ class ApiClient(Client):
 
 def poster(port, number, statuses, errors):
     try:
-        token, cookie, _ = first_visit(port)
+        visit = first_visit(port)
         for post in range(POSTS):
-            body = f"csrf_token={token}&author=poster{number}&content=live+{number}+{post}"
             # A connection per post: a POST is never retried on a connection the server closed.
-            response = request(port, "POST", "/comments", body=body, timeout=30, headers={
-                "Cookie": cookie, "HX-Request": "true",
-                "Content-Type": "application/x-www-form-urlencoded"})
-            statuses[response.status] += 1
+            with contextlib.closing(connect(port, timeout=30)) as connection:
+                fields = f"author=poster{number}&content=live+{number}+{post}"
+                statuses[post_comment(connection, visit, fields)] += 1
     except Exception as error:  # reported by the test, not lost in a thread
         errors.append(f"poster {number}: {error!r}")
 

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from harness.gunicorn import Gunicorn
 from harness.process import clean_env
-from harness.raw_http import connect, first_visit
+from harness.raw_http import connect, first_visit, post_comment
 
 CLIENTS = 20
 POSTS = int(os.environ.get("BOARD_LOAD_POSTS", "25"))
@@ -23,16 +23,11 @@ POSTS = int(os.environ.get("BOARD_LOAD_POSTS", "25"))
 
 def poster(port, number, statuses, errors):
     try:
-        token, cookie, _ = first_visit(port)
+        visit = first_visit(port)
         connection = connect(port, timeout=30)
         for post in range(POSTS):
-            body = f"csrf_token={token}&author=client{number}&content=load+{number}+{post}"
-            connection.request("POST", "/comments", body=body, headers={
-                "Cookie": cookie, "HX-Request": "true",
-                "Content-Type": "application/x-www-form-urlencoded"})
-            response = connection.getresponse()
-            response.read()
-            statuses[response.status] += 1
+            fields = f"author=client{number}&content=load+{number}+{post}"
+            statuses[post_comment(connection, visit, fields)] += 1
         connection.close()
     except Exception as error:  # reported by the test, not lost in a thread
         errors.append(repr(error))
