@@ -34,7 +34,7 @@ from board.config import normalise_database_url
 from board.extensions import db
 from harness.gunicorn import Gunicorn
 from harness.process import clean_env
-from harness.raw_http import connect, first_visit, post_comment, request
+from harness.raw_http import connect, first_visit, post_comment
 
 POSTERS = 20
 POSTS = 12  # each
