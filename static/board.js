@@ -157,6 +157,13 @@
   });
 
   htmx.onLoad(function (elt) {
+    // The last guard against a comment shown twice: a post's answer that was retargeted (see
+    // htmx:beforeOnLoad) skipped sortArrivals, and the poll may have brought it already.
+    if (elt.id && elt.matches && elt.matches("article.comment") &&
+        document.querySelectorAll("article.comment#" + elt.id).length > 1) {
+      elt.remove();
+      return;
+    }
     if (elt !== document.body && elt.matches && elt.matches("article.comment")) {
       if (focusFirstLoaded) {
         focusFirstLoaded = false;
@@ -180,6 +187,16 @@
   document.addEventListener("htmx:beforeRequest", function (event) {
     // No polling from a hidden tab; "board-resume" polls at once when it is shown again.
     if (isPoller(requester(event.detail)) && document.hidden) event.preventDefault();
+  });
+
+  // A post's answer goes after the poller it aimed at when it was sent; a poll that landed in
+  // the meantime has replaced that poller, so it goes after the one in its place. (Here, not in
+  // htmx:beforeSwap: htmx fires that on the old target, which is no longer in the page.)
+  document.addEventListener("htmx:beforeOnLoad", function (event) {
+    const detail = event.detail;
+    if (isForm(requester(detail)) && isPoller(detail.target) && !detail.target.isConnected) {
+      detail.target = document.getElementById("poller") || detail.target;
+    }
   });
 
   document.addEventListener("htmx:beforeSwap", function (event) {

@@ -242,3 +242,24 @@ def test_cmd_enter_posts_too(board, live_server):
         ["Sent with the Command key"]
     )
     assert live_server.count() == 1
+
+
+def test_a_comment_arriving_by_poll_while_a_post_is_out_does_not_lose_the_post(board, live_server):
+    """The post's answer goes after the poller; a poll that lands first replaces the poller. The
+    answer must still land (on the new poller), and the Post button come back."""
+    held = []
+    board.route(is_post_url, lambda route: held.append(route))
+    count_polls(board)
+    board.fill("#content", "Mine, sent while another arrives")
+    with board.expect_request(is_post):
+        board.click("#post-button")
+    live_server.add("Theirs, arriving by the poll")
+    expect(board.locator("#comments article.comment .content")).to_have_text(
+        ["Theirs, arriving by the poll"], timeout=10_000)
+
+    held[0].continue_()
+    expect(board.locator("#comments article.comment .content")).to_have_text(
+        ["Mine, sent while another arrives", "Theirs, arriving by the poll"])
+    expect(board.locator("#post-button")).to_be_enabled()
+    wait_for_polls(board, 1)
+    expect(board.locator("#comments article.comment")).to_have_count(2)
