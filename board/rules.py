@@ -4,7 +4,7 @@ to which state. The form, the importer, the CLI, the routes and the templates al
 
 import re
 import unicodedata
-from datetime import datetime, timezone
+from datetime import timezone
 
 CONTENT_MAX = 4096
 AUTHOR_MAX = 64
@@ -172,11 +172,3 @@ def iso_utc(moment, timespec="seconds"):
     text = moment.astimezone(timezone.utc).isoformat("T", timespec)
     return text.removesuffix("+00:00") + "Z"
 
-
-def to_millis(moment):
-    """A time as milliseconds since 1970: how cursors and the session carry it."""
-    return int(moment.timestamp() * 1000)
-
-
-def from_millis(millis):
-    return datetime.fromtimestamp(millis / 1000, timezone.utc)
