@@ -3,12 +3,23 @@
     .venv/bin/python -m bench.run --sizes 1000,100000,1000000 --databases sqlite,postgresql,mariadb \
         --duration 6 --warmup 2 --repeats 2 --retries 1 --quiet-wait 15
 
-For each database it seeds a fresh board per size (schema from the migrations, rows in bulk), serves
+For each database it seeds a fresh board per size (schema from the migrations, rows in bulk; a third
+of them replies in threads of 0 to 500, bench/seed.py, or none with --flat), serves
 them with gunicorn (2 sync workers on 127.0.0.1, FLASK_CONFIG=production) and drives five endpoints
 on the sizes in turn with wrk (4 connections): GET /, an older page deep in the history, an idle poll, a post via htmx
-and a post without JS. In the same run and with the same server settings it measures two
-baselines: a bare Flask route (bench/ceiling.py, the ceiling) and the tutorial's design
-(bench/tutorial_app.py, every comment on every page). It writes the raw figures to
+and a post without JS (--endpoints picks some of them), with production settings: the rate limiter
+and the duplicate guard on, the post limit too high to refuse the load (limiter_env). The board page alone, at 1,000 and 1,000,000
+comments (the scale of the page, "Cheap at a million"):
+
+    .venv/bin/python -m bench.run --sizes 1000,1000000 --endpoints page --tutorial-sizes "" \
+        --repeats 6 --docs -
+
+Then, unless `--open-boards ''`, the capacity for open boards: bench.open_boards on each database
+(5,000, 10,000 and 20,000 tabs polling 1,000 boards through deploy/nginx.conf).
+
+In the same run and with the same server settings it measures two baselines: a bare Flask route
+(bench/ceiling.py, the ceiling) and the tutorial's design (bench/tutorial_app.py, every comment on
+every page). It writes the raw figures to
 bench/results/<time>/results.json (with gunicorn's logs) and the table, the issue's targets and the machine to
 docs/benchmarks.md (between markers; text around them is kept). docs/benchmarks.md explains it all.
 
@@ -32,7 +43,7 @@ from harness.raw_http import request
 
 from .cpu import Meter, wait_for_idle, wait_for_quiet
 from .databases import Databases
-from .endpoints import NAMES, board_endpoints, probe
+from .endpoints import NAMES, board_endpoints, describe, page_shape, probe
 from .load import ROOT, gunicorn, wrk, wrk_available
 from .report import render, write_docs
 from .seed import seed
@@ -65,6 +76,12 @@ def parse(argv):
     parser.add_argument("--patience-minutes", type=float, default=25,
                         help="after this many minutes the run stops waiting for quiet and "
                              "repeating disturbed measurements, so it ends in bounded time (25)")
+    parser.add_argument("--endpoints", default=list(NAMES),
+                        type=lambda text: [part for part in text.split(",") if part],
+                        help=f"board endpoints to measure, any of {','.join(NAMES)} (all five)")
+    parser.add_argument("--flat", dest="threaded", action="store_false",
+                        help="seed boards without replies, as before threads existed (default: "
+                             "a third of the comments are replies, bench/seed.py)")
     parser.add_argument("--tutorial-sizes", type=ints, default=[1000, 100_000],
                         help="sizes at which to measure the tutorial design (1000,100000)")
     parser.add_argument("--tutorial-duration", type=int, default=20,
@@ -76,6 +93,12 @@ def parse(argv):
                              "(e.g. BOARD_DB_POOL_PRE_PING=false); repeatable")
     parser.add_argument("--no-gc-freeze", dest="gc_freeze", action="store_false",
                         help="do not gc.freeze() the preloaded app in gunicorn's master")
+    parser.add_argument("--open-boards", type=ints, default=[5000, 10000, 20000], metavar="TABS",
+                        help="after the endpoints, open tabs polling through nginx on each "
+                             "database (bench.open_boards, 1,000 boards): the capacity table "
+                             "(5000,10000,20000; '' for none)")
+    parser.add_argument("--open-boards-seconds", type=int, default=60,
+                        help="measured seconds per level of open tabs (60)")
     parser.add_argument("--docs", default=str(ROOT / "docs" / "benchmarks.md"),
                         help="markdown file to update; '-' for none (docs/benchmarks.md)")
     args = parser.parse_args(argv)
@@ -83,6 +106,10 @@ def parse(argv):
     unknown = set(args.databases) - {"sqlite", "postgresql", "mariadb"}
     if unknown:
         parser.error(f"unknown database(s): {', '.join(sorted(unknown))}")
+    unknown = set(args.endpoints) - set(NAMES)
+    if unknown:
+        parser.error(f"unknown endpoint(s): {', '.join(sorted(unknown))}")
+    args.endpoints = [name for name in NAMES if name in args.endpoints]  # posts come last
     return args
 
 
@@ -91,8 +118,11 @@ def log(message):
 
 
 def limiter_env():
-    """The rate limiter off, and its post limit huge besides: posts are never throttled."""
-    return {"BOARD_POST_LIMIT": "1000000 per second", "BOARD_RATELIMIT_ENABLED": "false"}
+    """Production's abuse guards, as every real post pays for them: the rate limiter on, with the
+    production limit's two windows but counts no load here reaches (so posts are counted, never
+    refused), and the duplicate guard on at its default window (BOARD_DUPLICATE_SECONDS unset;
+    each benchmark post's content is distinct)."""
+    return {"BOARD_RATELIMIT_ENABLED": "true", "BOARD_POST_LIMIT": "1000000 per minute;100000000 per day"}
 
 
 class Bench:
@@ -186,7 +216,7 @@ class Bench:
                 for size in sizes}
             endpoints = {size: {e.name: e for e in board_endpoints(
                 servers[size].port, seeded[size], f"{self.nonce}{size}")} for size in sizes}
-            for name in NAMES:
+            for name in self.args.endpoints:
                 runs = {size: [] for size in sizes}
                 bodies = {size: probe(servers[size].port, endpoints[size][name]) for size in sizes}
                 for round_ in range(self.args.repeats):
@@ -201,6 +231,9 @@ class Bench:
                     result = combine(runs[size])
                     if endpoints[size][name].method == "GET":
                         result["body_bytes"] = len(bodies[size])
+                    if name == "page":
+                        result["shape"] = page_shape(bodies[size])
+                        log(f"  {dialect} {size:,}: the page shows {describe(result['shape'])}")
                     self.record(result, target="board", dialect=dialect, size=size, endpoint=name)
 
     def database(self, databases, dialect):
@@ -210,11 +243,14 @@ class Bench:
                 log(f"{dialect}: seeding {size:,} comments")
                 url = databases.url(dialect)
                 seeded[size] = {"url": url}
-                seeded[size].update(seed(url, size))
+                seeded[size].update(seed(url, size, threaded=self.args.threaded))
                 self.seeds.append({"dialect": dialect, "size": size,
                                    **{k: v for k, v in seeded[size].items() if k != "url"}})
                 databases.settle(url)
-                log(f"{dialect}: seeded {size:,} in {seeded[size]['insert_s']:.1f} s")
+                log(f"{dialect}: seeded {size:,} in {seeded[size]['insert_s']:.1f} s "
+                    f"({seeded[size]['replies']:,} replies in {seeded[size]['threads']:,} "
+                    f"threads, the largest {seeded[size]['largest']}; checked in "
+                    f"{seeded[size]['check_s']:.1f} s)")
             busy = wait_for_idle(databases.pids())
             log(f"{dialect}: database server settled ({busy:.2f} cores)")
             for size in self.args.sizes:
@@ -253,6 +289,10 @@ def main(argv=None):
     args = parse(argv)
     if not wrk_available():
         sys.exit("bench: wrk is not installed (apt-get install wrk)")
+    from . import open_boards  # (it imports this module)
+
+    if args.open_boards and not open_boards.find_nginx():
+        sys.exit("bench: nginx is not installed (apt-get install nginx), or pass --open-boards ''")
     signal.signal(signal.SIGTERM, stop_on_sigterm)
     started = datetime.now(timezone.utc)
     results_dir = ROOT / "bench" / "results" / started.strftime("%Y%m%dT%H%M%SZ")
@@ -268,19 +308,31 @@ def main(argv=None):
             log("ceiling again")
             bench.ceiling(f"after {dialect}")
         server_versions = databases.versions()
+    open_run = None
+    if args.open_boards:
+        log("open boards (bench.open_boards)")
+        open_argv = ["--databases", ",".join(args.databases),
+                     "--tabs", ",".join(map(str, args.open_boards)),
+                     "--seconds", str(args.open_boards_seconds)]
+        (results_dir / "open-boards").mkdir()
+        open_run = open_boards.measure_all(open_boards.parse(open_argv), open_argv,
+                                           results_dir / "open-boards")
+        open_run["table"] = open_boards.table(open_run)
     ceilings = [r["rps"] for r in bench.results if r["target"] == "ceiling"]
     run = {
         "started": started.strftime("%Y-%m-%d %H:%M UTC"),
         "minutes": (time.monotonic() - began) / 60,
         "command": ".venv/bin/python -m bench.run " + shlex.join(sys.argv[1:] if argv is None else argv),
         "sizes": args.sizes, "databases": args.databases, "duration": args.duration,
+        "endpoints": args.endpoints, "threaded": args.threaded,
         "warmup": args.warmup, "tutorial_duration": max(args.duration, args.tutorial_duration), "connections": args.connections, "threads": args.threads,
         "workers": args.workers, "gc_freeze": args.gc_freeze, "repeats": args.repeats,
         "board_env": args.board_env, "retries": args.retries, "disturbed": args.disturbed, "limiter_env": ", ".join(f"{k}={v!r}" for k, v in limiter_env().items()),
         "ceiling_rps": sum(ceilings) / len(ceilings),
         "server_versions": server_versions, "seeds": bench.seeds, "results": bench.results,
+        "open_boards": open_run,
     }
-    (results_dir / "results.json").write_text(json.dumps(run, indent=2))
+    (results_dir / "results.json").write_text(json.dumps(run, indent=2, default=str))
     generated = render(run)
     (results_dir / "benchmarks.md").write_text(generated + "\n")
     if args.docs != "-":

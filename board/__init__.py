@@ -5,7 +5,7 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import event
 
-from . import doctor, errors, security, templating
+from . import doctor, errors, languages, security, templating
 from .config import ROOT, check_driver_installed, config_class, database_uri, engine_options
 from .extensions import csrf, db, migrate
 from .forms import CommentIdConverter, StrictRequest
@@ -36,14 +36,27 @@ def create_app(config_name=None, overrides=None):
 
     security.init_app(app)
     templating.init_app(app)
+    languages.init_app(app)
     errors.init_app(app)
-    from . import api, moderation, views
+    from . import api, embed, moderation, preferences, subscriptions, views
 
     # Before the blueprints: their rules are compiled when they are registered.
     app.url_map.converters["comment_id"] = CommentIdConverter
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(moderation.bp)
+    app.register_blueprint(embed.bp)  # after views: it checks the CSRF of two of their posts
+    app.register_blueprint(subscriptions.bp)  # confirm, unsubscribe, subscribe
+    app.register_blueprint(preferences.bp)  # a reader's choices kept in cookies: the theme
+    from . import models, notifications
+    # What a write causes is stored in its transaction (models.WRITE_HOOKS); once per process.
+    if notifications.on_write not in models.WRITE_HOOKS:
+        models.WRITE_HOOKS.append(notifications.on_write)
+    from . import screening  # reports to Akismet go out through the outbox, kind "akismet"
+    if screening.on_write not in models.WRITE_HOOKS:
+        models.WRITE_HOOKS.append(screening.on_write)
+    if (senders := getattr(notifications, "SENDERS", None)) is not None:
+        senders.setdefault("akismet", screening.send_report)
     from .cli import board_cli
 
     app.cli.add_command(board_cli)

@@ -132,8 +132,51 @@ class Config:
     SQLITE_BUSY_TIMEOUT = env_int("BOARD_SQLITE_BUSY_TIMEOUT", 5)
 
     BOARD_PAGE_SIZE = 50
+    # The board at /; every other board is at /b/<slug>.
+    BOARD_DEFAULT_SLUG = os.environ.get("BOARD_DEFAULT_SLUG") or "main"
+    # The sites whose pages may show a board in an iframe (static/embed.js), comma-separated
+    # origins (https://blog.example.org); empty, no page can, and no board is made for a page.
+    BOARD_EMBED_ORIGINS = [origin.strip().rstrip("/").lower()
+                           for origin in os.environ.get("BOARD_EMBED_ORIGINS", "").split(",")
+                           if origin.strip()]
+    # New boards that embedding pages may start per hour, all sites together.
+    BOARD_EMBED_NEW_LIMIT = env_int("BOARD_EMBED_NEW_LIMIT", 30)
+
+    # Keeping spam out. off: publish; first: hold a person's comments until a moderator approves
+    # one; all: hold every comment. A board can set its own (/moderate/boards).
+    BOARD_MODERATION = os.environ.get("BOARD_MODERATION") or "off"
+    # The local spam score (board/screening.py) at which a comment is held, and refused.
+    BOARD_SPAM_HOLD_SCORE = env_int("BOARD_SPAM_HOLD_SCORE", 5)
+    BOARD_SPAM_REFUSE_SCORE = env_int("BOARD_SPAM_REFUSE_SCORE", 10)
+    # Akismet: unset, no remote check. Its URL is a setting for tests (a server on loopback).
+    BOARD_AKISMET_KEY = os.environ.get("BOARD_AKISMET_KEY") or None
+    BOARD_AKISMET_URL = os.environ.get("BOARD_AKISMET_URL") or "https://rest.akismet.com"
+    BOARD_AKISMET_TIMEOUT = 2  # seconds; a timeout holds the comment
+
+    # Keeping people informed: delivered by `flask board send-notifications` from the outbox.
+    # smtp://user:password@host:587 (STARTTLS) or smtps://user:password@host:465 (TLS).
+    BOARD_SMTP_URL = os.environ.get("BOARD_SMTP_URL") or None
+    BOARD_MAIL_FROM = os.environ.get("BOARD_MAIL_FROM") or None
+    BOARD_MODERATOR_EMAILS = [email.strip() for email in
+                              os.environ.get("BOARD_MODERATOR_EMAILS", "").split(",") if email.strip()]
+    # Each gets a JSON event for every new, approved, edited, hidden and deleted comment, signed
+    # with HMAC-SHA256 of BOARD_WEBHOOK_SECRET.
+    BOARD_WEBHOOK_URLS = [url.strip() for url in os.environ.get("BOARD_WEBHOOK_URLS", "").split(",")
+                          if url.strip()]
+    BOARD_WEBHOOK_SECRET = os.environ.get("BOARD_WEBHOOK_SECRET") or None
     BOARD_POLL_SECONDS = env_int("BOARD_POLL_SECONDS", 5)
+    # How old a worker's knowledge of which boards changed may be when it answers an idle poll
+    # without the database (board/reads.py BoardVersions): at most one statement per second per
+    # worker for every idle poll together. 0: each poll reads its board's row (behind nginx,
+    # whose one-second cache of idle polls is then the only wait; deploy/env.example).
+    BOARD_POLL_FRESH_SECONDS = env_int("BOARD_POLL_FRESH_SECONDS", 1)
     BOARD_TIMEZONE = os.environ.get("BOARD_TIMEZONE") or "UTC"
+    # One of rules.LANGUAGES for every page; unset, each reader's Accept-Language chooses (a
+    # board's own language, and a reader's choice in the switcher, win over both).
+    BOARD_LANGUAGE = os.environ.get("BOARD_LANGUAGE") or None
+    # WTForms' own messages stay unused (every message a form shows is the board's, translated
+    # by its catalogs): Flask-WTF would otherwise read WTForms' catalog from disk on every request.
+    WTF_I18N_ENABLED = False
     # How long after posting an author may edit or delete their comment.
     BOARD_EDIT_MINUTES = env_int("BOARD_EDIT_MINUTES", 15)
     # A werkzeug password hash (`flask board hash-password`); unset, /moderate does not exist.
@@ -154,6 +197,10 @@ class Config:
     # Edits and deletes by authors, together (POSTs only; the forms themselves are not limited).
     BOARD_EDIT_LIMIT = os.environ.get("BOARD_EDIT_LIMIT") or "30 per minute;300 per hour"
     RATELIMIT_STORAGE_URI = os.environ.get("BOARD_RATELIMIT_STORAGE_URI") or "memory://"
+    # While that store (Redis) does not answer, count in each process's memory instead of failing
+    # every post, with a warning in the log; the limiter tries the store again after 1, 2, 4 ...
+    # 32 s and goes back to it once it answers (board/extensions.py current_storage).
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_ENABLED = env_bool("BOARD_RATELIMIT_ENABLED", True)
     # Counted at check time, one atomic increment; a refused post gives its count back
     # (board/security.py), which this strategy's counters allow.
@@ -198,6 +245,7 @@ class TestingConfig(Config):
     TESTING = True
     SECRET_KEY = "testing-secret-key"
     BOARD_POST_LIMIT = "1000 per minute"  # tests of the limit set their own
+    BOARD_POLL_FRESH_SECONDS = 0  # a test's post shows at the next poll (tests of it set theirs)
 
 
 class ProductionConfig(Config):

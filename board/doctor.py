@@ -17,6 +17,7 @@ from sqlalchemy.exc import ArgumentError
 
 from . import config as settings
 from .config import ConfigError, check_driver_installed
+from .rules import LANGUAGE_MESSAGE, LANGUAGES, MODERATION_MODES, slug_problem
 
 # Keys that ship in this repository, so they are no secret from anyone.
 PUBLIC_KEYS = {settings.DEV_SECRET_KEY, settings.TestingConfig.SECRET_KEY}
@@ -47,6 +48,13 @@ def time_zone(config):
     except (ZoneInfoNotFoundError, ValueError):
         return (f"BOARD_TIMEZONE {config['BOARD_TIMEZONE']!r} is not an IANA time zone "
                 "(for example Europe/London)")
+    return None
+
+
+def language(config):
+    chosen = config.get("BOARD_LANGUAGE")
+    if chosen and chosen not in LANGUAGES:
+        return f"BOARD_LANGUAGE {chosen!r} is not shipped: {LANGUAGE_MESSAGE}"
     return None
 
 
@@ -135,6 +143,41 @@ def board_hosts(config):
     return None
 
 
+def default_board(config):
+    slug = config.get("BOARD_DEFAULT_SLUG", "main")
+    if problem := slug_problem(slug):
+        return f"BOARD_DEFAULT_SLUG {slug!r}: {problem}"
+    return None
+
+
+ORIGIN = re.compile(r"https?://" + HOST_NAME.pattern + r"(:[0-9]{1,5})?")
+
+
+def embed_origins(config):
+    for origin in config.get("BOARD_EMBED_ORIGINS") or ():
+        if not ORIGIN.fullmatch(origin):
+            return (f"BOARD_EMBED_ORIGINS lists origins separated by commas "
+                    f"(https://blog.example.org), not {origin!r}")
+    if config.get("BOARD_EMBED_NEW_LIMIT", 30) < 0:
+        return "BOARD_EMBED_NEW_LIMIT must be 0 or more"
+    return None
+
+
+def moderation(config):
+    if config.get("BOARD_MODERATION", "off") not in MODERATION_MODES:
+        return f"BOARD_MODERATION must be one of {', '.join(MODERATION_MODES)}"
+    return None
+
+
+def notifications(config):
+    if config.get("BOARD_SMTP_URL") and not config.get("BOARD_MAIL_FROM"):
+        return "BOARD_SMTP_URL is set without BOARD_MAIL_FROM: emails need a sender address"
+    if config.get("BOARD_WEBHOOK_URLS") and not config.get("BOARD_WEBHOOK_SECRET"):
+        return ("BOARD_WEBHOOK_URLS is set without BOARD_WEBHOOK_SECRET: receivers could not "
+                "tell the board's events from anyone's")
+    return None
+
+
 def host_cookie(config):
     if not config.get("BOARD_HOST_COOKIE"):
         return None
@@ -162,12 +205,17 @@ def hosts_unset(config):
 # depend on a declaration only a person can verify, so they are reported, not enforced.
 RULES = (
     (time_zone, True),
+    (language, True),
     (poll_interval, True),
     (secret_key, True),
     (debug, True),
     (worker_hosts, True),
     (board_hosts, True),
     (host_cookie, True),
+    (default_board, True),
+    (embed_origins, True),
+    (moderation, True),
+    (notifications, True),
     (database_url, False),
     (shared_counts, False),
 )

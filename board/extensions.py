@@ -44,3 +44,11 @@ def client_key():
 
 
 limiter = Limiter(client_key)
+
+
+def current_storage():
+    """The store counts go to right now: the limiter's own (Redis, when shared), or, while that
+    cannot be reached, this process's memory, where the limiter itself has fallen back
+    (RATELIMIT_IN_MEMORY_FALLBACK_ENABLED) until the store answers again. The duplicate guard and
+    the login guard count here too, so that they follow the limiter and never fail on their own."""
+    return limiter.limiter.storage

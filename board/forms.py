@@ -6,16 +6,20 @@ import re
 from urllib.parse import parse_qsl
 
 from flask import Request, abort, current_app
+from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
 from werkzeug.routing import BaseConverter, ValidationError
 from werkzeug.utils import cached_property
 from werkzeug.wsgi import get_input_stream
-from wtforms import PasswordField, StringField, TextAreaField
-from wtforms.validators import DataRequired
+from wtforms import BooleanField, HiddenField, PasswordField, StringField, TextAreaField
+from wtforms.validators import DataRequired, ValidationError as FieldError
 
-from .rules import AUTHOR_MAX, CONTENT_MAX, ID_MAX, normalise, validate
+from . import reads
+from .rules import (AUTHOR_MAX, CONTENT_MAX, EMAIL, EMAIL_MAX, EMAIL_MESSAGE, ID_MAX, PARENT_GONE,
+                    normalise, parent_id, translate, validate)
 
 
 class StrictFormDataParser(FormDataParser):
@@ -25,7 +29,7 @@ class StrictFormDataParser(FormDataParser):
         try:
             items = parse_qsl(stream.read().decode(), keep_blank_values=True, errors="strict")
         except UnicodeDecodeError:
-            raise BadRequest("The request is not valid UTF-8 text.") from None
+            raise BadRequest(_l("The request is not valid UTF-8 text.")) from None
         return stream, self.cls(items), self.cls()
 
 
@@ -79,26 +83,68 @@ class RulesForm(FlaskForm):
         valid = super().validate(extra_validators)
         author = self.author.data if "author" in self else None
         for name, message in validate(self.content.data, author).items():
-            self[name].errors.append(message)
+            self[name].errors.append(translate(message))  # in the reader's language
             valid = False
         return valid
 
 
-def content_field(label):
+def content_field(label, placeholder=_l("Say something…")):
     # required and maxlength are for the browser's own hints; the server asks rules.validate.
+    # The placeholder also tells the stylesheet the box is empty (:placeholder-shown).
     return TextAreaField(label, filters=[normalise],
-                         render_kw={"required": True, "maxlength": CONTENT_MAX})
+                         render_kw={"required": True, "maxlength": CONTENT_MAX,
+                                    "placeholder": placeholder})
 
 
 class CommentForm(RulesForm):
-    author = StringField("Name", filters=[normalise], render_kw={"maxlength": AUTHOR_MAX})
-    content = content_field("Comment")
+    author = StringField(_l("Name"), filters=[normalise], render_kw={"maxlength": AUTHOR_MAX})
+    content = content_field(_l("Comment"))
     # A honeypot: hidden from people by CSS, filled in by bots that fill in everything.
-    website = StringField("Leave this field empty")
+    website = StringField(_l("Leave this field empty"))
+    # A reply's comment answered; empty for a new thread.
+    parent = HiddenField()
+    # Optional, never shown: where to send replies (after the address is confirmed).
+    email = StringField(_l("Email"), filters=[normalise], render_kw={"maxlength": EMAIL_MAX})
+    notify = BooleanField(_l("Email me replies"))
+    # When the form was shown, signed (board/screening.py): a form sent faster than a person
+    # types counts towards the spam score.
+    started = HiddenField()
+
+    def validate_email(self, field):
+        if field.data and (len(field.data) > EMAIL_MAX or not EMAIL.fullmatch(field.data)):
+            raise FieldError(translate(EMAIL_MESSAGE))
+        if self.notify.data and not field.data:
+            raise FieldError(_("Give your email address to hear of replies."))
+
+    @property
+    def parent_id(self):
+        """The comment answered, once validated (None for a new thread or an unusable value)."""
+        try:
+            return parent_id(self.parent.data)
+        except ValueError:
+            return None
+
+    def validate_parent(self, field):
+        try:
+            answered = parent_id(field.data)
+        except ValueError as error:
+            raise FieldError(translate(error.args[0])) from None
+        # Checked again when the reply is stored (models.add); here, so that a reply to a
+        # removed comment is refused before it uses up the duplicate guard. Kept on the form:
+        # the session holds loaded rows weakly, and models.add finds this one there unread.
+        self.answered = answered and reads.visible(answered)
+        if answered is not None and self.answered is None:
+            raise FieldError(translate(PARENT_GONE))
+
+
+class ReplyForm(CommentForm):
+    """The comment form under a comment: the same fields, the same POST /comments."""
+
+    content = content_field(_l("Your reply"), _l("Your answer…"))
 
 
 class EditForm(RulesForm):
-    content = content_field("Edit your comment")
+    content = content_field(_l("Edit your comment"), "")
 
 
 class ConfirmForm(FlaskForm):
@@ -106,7 +152,8 @@ class ConfirmForm(FlaskForm):
 
 
 class LoginForm(FlaskForm):
-    password = PasswordField("Moderator password", validators=[DataRequired("Enter the password.")])
+    password = PasswordField(_l("Moderator password"),
+                             validators=[DataRequired(_l("Enter the password."))])
 
 
 class ListingArgs:
@@ -127,24 +174,28 @@ class ListingArgs:
         if self.limit is None:
             self.limit = default_limit
         if self.before is not None and self.after is not None:
-            self.errors.append("Use either before or after, not both.")
+            self.errors.append(_l("Use either before or after, not both."))
 
     def _int(self, args, name, low, high):
         raw = args.get(name)
         if raw is None:
             return None
         if not self.CURSOR.fullmatch(raw) or not low <= int(raw) <= high:
-            self.errors.append(f"{name} must be a whole number from {low} to {high}.")
+            self.errors.append(_l("%(name)s must be a whole number from %(low)d to %(high)d.",
+                                   name=name, low=low, high=high))
             return None
         return int(raw)
 
 
 def listing_args(args, pages_only=None):
     """The listing's arguments, or 400 with every problem. `pages_only` names a page that takes
-    `before`, not `after`."""
+    `before`, not `after` (a lazy string: "The board page").
+
+    The problems stay lazy until the error is written: in the reader's language on a page, in
+    English in the API's JSON (errors.render_error)."""
     parsed = ListingArgs(args, current_app.config["BOARD_PAGE_SIZE"])
     if pages_only and parsed.after is not None:
-        parsed.errors.append(f"{pages_only} takes before, not after.")
+        parsed.errors.append(_l("%(page)s takes before, not after.", page=pages_only))
     if parsed.errors:
-        abort(400, " ".join(parsed.errors))
+        abort(400, LazyString(lambda: " ".join(map(str, parsed.errors))))
     return parsed

@@ -10,7 +10,8 @@ login wait longer (1, 2, 4, ... seconds, up to BOARD_LOGIN_DELAY_MAX_SECONDS). B
 before the password is hashed, so a refused guess costs no scrypt: at most 10 hashes a minute
 (~110 ms each) by default, whatever the number of guessers. The price: while they are exceeded,
 the right password waits too; the moderator can still use `flask board` from a console. The
-counts live in the rate limiter's storage, shared by workers that share Redis or memcached."""
+counts live where the rate limiter counts (extensions.current_storage), shared by workers that
+share Redis or memcached."""
 
 import hashlib
 import math
@@ -25,7 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash
 
 from . import models
-from .extensions import db, limiter
+from .extensions import current_storage, db, limiter
 from .models import UTCDateTime
 
 # The shortest moderator password `flask board hash-password` will hash.
@@ -83,8 +84,8 @@ def seconds_to_wait():
     now = time.time()
     until = [limiter.limiter.get_window_stats(limit, FAILURES_KEY).reset_time
              for limit in failure_limits() if not limiter.limiter.test(limit, FAILURES_KEY)]
-    if limiter.storage.get(WAIT_KEY):
-        until.append(limiter.storage.get_expiry(WAIT_KEY))
+    if current_storage().get(WAIT_KEY):
+        until.append(current_storage().get_expiry(WAIT_KEY))
     return max(1, math.ceil(max(until) - now)) if until else 0
 
 
@@ -93,19 +94,19 @@ def count_failure():
         return
     for limit in failure_limits():
         limiter.limiter.hit(limit, FAILURES_KEY)
-    streak = limiter.storage.incr(STREAK_KEY, STREAK_SECONDS)
+    streak = current_storage().incr(STREAK_KEY, STREAK_SECONDS)
     longest = current_app.config["BOARD_LOGIN_DELAY_MAX_SECONDS"]
     if streak > FREE_FAILURES and longest > 0:
         delay = min(longest, 2 ** min(streak - FREE_FAILURES - 1, 30))
-        limiter.storage.clear(WAIT_KEY)
-        limiter.storage.incr(WAIT_KEY, delay)
+        current_storage().clear(WAIT_KEY)
+        current_storage().incr(WAIT_KEY, delay)
 
 
 def forget_failures():
     """A right password ends the streak and its wait (not the count of failures per window)."""
     if guarded():
-        limiter.storage.clear(STREAK_KEY)
-        limiter.storage.clear(WAIT_KEY)
+        current_storage().clear(STREAK_KEY)
+        current_storage().clear(WAIT_KEY)
 
 
 def log_in(password):

@@ -10,7 +10,7 @@ from flask.json.provider import DefaultJSONProvider
 from flask.logging import default_handler
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .extensions import limiter
+from .extensions import current_storage, limiter
 
 # Scripts and styles from our own origin only: no inline code, no eval (htmx is configured for it).
 CONTENT_SECURITY_POLICY = "; ".join([
@@ -57,15 +57,44 @@ def set_request_id():
     request_id()
 
 
+# With BOARD_EMBED_ORIGINS set, those sites may frame the board's pages (static/embed.js): the
+# embed page and everything done from it, all in the board blueprint (posts, polls, older
+# comments, replies, a comment's page, edits). Nothing else may be framed: /moderate, /boards,
+# /recent, the API, error pages outside a board stay frame-ancestors 'none'.
+FRAMEABLE_BLUEPRINTS = ("board", "embed")
+NEVER_FRAMED = ("board.list_boards", "board.recent")
+
+
+def framing_origins():
+    """The origins that may frame this response's page (empty: nobody)."""
+    if request.blueprint in FRAMEABLE_BLUEPRINTS and request.endpoint not in NEVER_FRAMED:
+        return current_app.config["BOARD_EMBED_ORIGINS"]
+    return []
+
+
+def content_security_policy(origins):
+    # The origins are checked at start (doctor.embed_origins): scheme://host[:port], nothing
+    # that could end the directive.
+    if not origins:
+        return CONTENT_SECURITY_POLICY
+    return CONTENT_SECURITY_POLICY.replace("frame-ancestors 'none'",
+                                           "frame-ancestors " + " ".join(origins))
+
+
 def add_headers(response):
+    origins = framing_origins()
     for name, value in HEADERS.items():
+        if name == "X-Frame-Options" and origins:
+            continue  # DENY would contradict frame-ancestors (it cannot name origins)
         response.headers.setdefault(name, value)
+    response.headers["Content-Security-Policy"] = content_security_policy(origins)
     response.headers["X-Request-ID"] = request_id()
     if response.mimetype == "text/html" and request.endpoint != "static":
         # Pages and htmx fragments carry a CSRF token and one person's Edit and Delete: no
         # shared cache may keep them, no browser may show them again from its history.
-        # Static files keep their year-long cache (their URLs change with their content).
-        response.headers["Cache-Control"] = "private, no-store"
+        # Static files keep their year-long cache (their URLs change with their content); an
+        # answer that is the same for everyone says so itself (the idle poll).
+        response.headers.setdefault("Cache-Control", "private, no-store")
     return response
 
 
@@ -77,19 +106,35 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-def first_post_of(person, content):
-    """False when `person` (the hash of a browser's author key, board/authors.py) sent the same
-    content within BOARD_DUPLICATE_SECONDS: a double submit. Keyed on the person, not the
-    address, so two people behind one address may both say "Thanks!".
+# Flask-Limiter says when its store (Redis) stops answering, so that it counts in each process's
+# memory, and when it answers again: into the app's log, like the app's own lines.
+LIMITER_LOG = RequestIdFilter()
 
-    Counted in the rate limiter's storage, so workers that share Redis share the memory too.
+
+def duplicate_key(person, content, parent_id, board):
+    digest = hashlib.sha256(f"{board}:{parent_id or 0}:{content}".encode("utf-8", "surrogatepass"))
+    return f"board/duplicate/{person}/{digest.hexdigest()}"
+
+
+def first_post_of(person, content, parent_id=None, board=None):
+    """False when `person` (the hash of a browser's author key, board/authors.py) sent the same
+    content, on the same board, in reply to the same comment, within BOARD_DUPLICATE_SECONDS: a
+    double submit. Keyed on the person, not the address, so two people behind one address may
+    both say "Thanks!".
+
+    Counted where the rate limiter counts (extensions.current_storage), so workers that share
+    Redis share the memory too.
     """
     window = current_app.config["BOARD_DUPLICATE_SECONDS"]
     if window <= 0 or not current_app.config["RATELIMIT_ENABLED"]:
         return True
-    digest = hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()
-    key = f"board/duplicate/{person}/{digest}"
-    return limiter.storage.incr(key, window) == 1
+    return current_storage().incr(duplicate_key(person, content, parent_id, board), window) == 1
+
+
+def forget_post(person, content, parent_id=None, board=None):
+    """A post that was then refused is no double submit's original: the same text may come again."""
+    if current_app.config["BOARD_DUPLICATE_SECONDS"] > 0 and current_app.config["RATELIMIT_ENABLED"]:
+        current_storage().clear(duplicate_key(person, content, parent_id, board))
 
 
 def post_limit():
@@ -104,10 +149,11 @@ def give_back_unless_accepted(response):
     """Posts are counted when they are checked, in one atomic step of the store, so posts sent at
     the same moment cannot all slip under the limit; one that was then refused (bad input, an
     expired form) gives its count back: only accepted posts use up the allowance, and a typo
-    fixed after a 422 costs nothing."""
-    if response.status_code not in (201, 303, 429):
+    fixed after a 422 costs nothing. A post refused as spam (board/screening.py) keeps its
+    count: a spammer may not try again and again for free."""
+    if response.status_code not in (201, 303, 429) and not g.get("spam_refused"):
         for applied in limiter.current_limits:
-            limiter.storage.incr(applied.key, applied.limit.get_expiry(), amount=-1)
+            current_storage().incr(applied.key, applied.limit.get_expiry(), amount=-1)
     return response
 
 
@@ -120,6 +166,9 @@ def init_app(app):
     app.before_request(set_request_id)
     app.after_request(add_headers)
     app.logger.addFilter(RequestIdFilter())
+    limiter.logger.setLevel(logging.INFO)  # "Rate limit storage recovered" is an INFO line
+    limiter.logger.addFilter(LIMITER_LOG)
+    limiter.logger.addHandler(default_handler)
     default_handler.setFormatter(logging.Formatter(
         "[%(asctime)s] %(levelname)s request=%(request_id)s in %(module)s: %(message)s"
     ))

@@ -39,3 +39,14 @@ def wait_for_port(port, seconds=30, process=None):
                 return
         time.sleep(0.1)
     raise RuntimeError(f"nothing listening on port {port} after {seconds}s")
+
+
+def wait_until_closed(port, seconds=30):
+    """Return once nothing accepts connections on `port` any more."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) != 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"port {port} still accepts connections after {seconds}s")

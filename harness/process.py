@@ -7,7 +7,7 @@ import signal
 import subprocess
 from pathlib import Path
 
-from .ports import wait_for_port
+from .ports import wait_for_port, wait_until_closed
 
 # Settings the starting process may carry that must not leak into the servers it starts.
 LEAKY = ("DATABASE_URL", "SECRET_KEY", "FLASK_", "BOARD_", "GUNICORN_", "WEB_CONCURRENCY",
@@ -70,6 +70,15 @@ class Server:
                     os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=10)
         return self.process.returncode
+
+    def kill(self):
+        """SIGKILL the server and every process it started (its session) at once, as when its
+        host dies: nothing gets to finish or close anything. Returns once the server is gone and
+        its port refuses connections (children that shared the socket die a moment later)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+        wait_until_closed(self.port)
 
     def __exit__(self, *exc):
         self.stop()

@@ -26,3 +26,7 @@ class Redis(Server):
                    "--save", "", "--appendonly", "no", "--protected-mode", "yes"]
         super().__init__(command, folder / "redis.log", port, clean_env(), folder)
         self.url = f"redis://127.0.0.1:{port}/0"
+
+    def restart(self):
+        """After stop(): the same server again, on the same port and URL, with nothing in it."""
+        self.__enter__()

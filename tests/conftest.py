@@ -47,8 +47,9 @@ if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
 def pytest_addoption(parser):
     parser.addoption(
         "--save-screenshot", metavar="PATH", default=None,
-        help="also save the desktop screenshot of tests/browser/test_screenshot.py to PATH "
-             "(e.g. docs/screenshot.png); without it the tests write only to temporary folders",
+        help="also save the screenshots of tests/browser/test_screenshot.py: the desktop one to "
+             "PATH (e.g. docs/screenshot.png), the phone one beside it (screenshot-phone.png); "
+             "without it the tests write only to temporary folders",
     )
 
 
@@ -170,6 +171,10 @@ def app_factory(migrated_database):
     engine = sa.create_engine(normalise_database_url(migrated_database), poolclass=sa.pool.NullPool)
     with engine.begin() as connection:
         connection.execute(text("DELETE FROM comments"))
+        connection.execute(text("DELETE FROM boards"))
+        for table in ("purged", "imports", "decisions", "trusted", "blocks", "outbox", "subscriptions",
+                      "addresses"):
+            connection.execute(text(f"DELETE FROM {table}"))
     engine.dispose()
 
 

@@ -6,7 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from bs4 import BeautifulSoup
-from sqlalchemy import text
+from flask import current_app
+from sqlalchemy import select, text
 
 from board import models
 from board.extensions import db
@@ -44,15 +45,33 @@ def count(app):
         return db.session.scalar(text("SELECT COUNT(*) FROM comments"))
 
 
-def add_comments(app, n, start=None, step=timedelta(seconds=1), author="Seeder"):
+def board_id(slug=None):
+    """The id of board `slug` (the default board when None), made when missing. In an app
+    context. Rows inserted with it leave the board's count as it was: tests of counts post."""
+    slug = slug or current_app.config["BOARD_DEFAULT_SLUG"]
+    found = db.session.scalar(select(models.BOARDS.c.id).where(models.BOARDS.c.slug == slug))
+    if found is None:  # titled as the app titles it: the default board "Comments"
+        models.insert_board(slug, models.DEFAULT_TITLE if slug == current_app.config[
+            "BOARD_DEFAULT_SLUG"] else slug)
+        db.session.commit()
+        return board_id(slug)
+    return found
+
+
+def add_comments(app, n, start=None, step=timedelta(seconds=1), author="Seeder", board=None):
     """Insert n comments directly, oldest first, one `step` apart. Returns their ids."""
     start = start or datetime(2020, 1, 1, tzinfo=timezone.utc)
     with app.app_context():
+        on = board_id(board)
         comments = [
-            models.Comment(author=author, content=f"Comment {i}", posted=start + step * i)
+            models.Comment(author=author, content=f"Comment {i}", posted=start + step * i,
+                           board_id=on)
             for i in range(n)
         ]
         db.session.add_all(comments)
+        db.session.flush()
+        if comments:  # the board's newest id, as posts would have left it (polls look there)
+            models.newest_on_board(on, comment_id=comments[-1].id)
         db.session.commit()
         return [comment.id for comment in comments]
 

@@ -50,3 +50,4 @@ def test_an_expired_form_still_asks_to_post_again(client):
     response = client.post("/comments", data={"content": "Kept", "csrf_token": "stale"})
     assert response.status_code == 400
     assert "press Post again" in soup(response).get_text(" ")
+

@@ -30,14 +30,14 @@ def test_the_author_sees_edit_and_delete_and_others_do_not(app, client):
     links = soup(client.get("/")).select(f"#comment-{comment_id} .own-actions a")
     assert [a["href"] for a in links] == [f"/comments/{comment_id}/edit",
                                           f"/comments/{comment_id}/delete"]
-    assert all(a["hx-target"] == f"#comment-{comment_id}" for a in links)
+    assert all(a["data-hx-target"] == f"#comment-{comment_id}" for a in links)
     assert soup(app.test_client().get("/")).select(".own-actions") == []
 
 
 def test_author_edits_in_place_with_htmx(app, client, clock):
     comment_id = own_comment(client, "Teh typo")
     form = soup(client.get(f"/comments/{comment_id}/edit", headers=HTMX)).find("form")
-    assert form["id"] == f"comment-{comment_id}" and form["hx-target"] == "this"
+    assert form["id"] == f"comment-{comment_id}" and form["data-hx-target"] == "this"
     assert textarea_value(form.find("textarea")) == "Teh typo"
     clock.advance(minutes=2)
     response = action(client, comment_id, "edit", content="The typo, fixed")
@@ -58,7 +58,7 @@ def test_author_edits_without_javascript(app, client):
     assert page.find("html") and page.find("form", action=f"/comments/{comment_id}/edit")
     response = action(client, comment_id, "edit", htmx=False, content="Edited plainly")
     assert response.status_code == 303
-    assert response.headers["Location"] == f"/#comment-{comment_id}"
+    assert response.headers["Location"] == f"/comments/{comment_id}#comment-{comment_id}"
     article = soup(client.get("/")).select_one(f"#comment-{comment_id}")
     assert article.select_one(".content").get_text() == "Edited plainly"
     assert article.select_one(".edited").get_text(" ", strip=True).startswith("edited")
@@ -149,7 +149,7 @@ def test_open_boards_receive_edits_and_deletions_on_the_next_poll(app, client, c
     reader = app.test_client()
     edited_id = own_comment(client, "Will change")
     deleted_id = own_comment(client, "Will go")
-    poll = soup(reader.get("/")).select_one("#poller")["hx-get"]
+    poll = soup(reader.get("/")).select_one("#poller")["data-hx-get"]
     assert reader.get(poll, headers=HTMX).status_code == 204
 
     clock.advance(seconds=30)
@@ -162,5 +162,5 @@ def test_open_boards_receive_edits_and_deletions_on_the_next_poll(app, client, c
     assert "removed" in answer.select_one(f"#comment-{deleted_id}")["class"]
 
     # The answer's poller asks from there on: the same changes never come twice.
-    next_poll = answer.select_one("#poller")["hx-get"]
+    next_poll = answer.select_one("#poller")["data-hx-get"]
     assert reader.get(next_poll, headers=HTMX).status_code == 204

@@ -11,7 +11,7 @@ from tests.helpers import HTMX, add_comments, csrf_token, post, soup
 
 
 def poll_url(html):
-    return html.select_one("#poller")["hx-get"]
+    return html.select_one("#poller")["data-hx-get"]
 
 
 def ids_in(html, changed=False):
@@ -143,3 +143,20 @@ def test_a_poll_answer_is_bounded_and_a_board_far_behind_is_told_to_reload(app, 
                         headers=HTMX)
     assert answer.status_code == 200
     assert len(soup(answer).select("article.comment")) == reads.CHANGES_MAX - 1
+
+
+def test_a_change_to_a_comment_that_first_came_by_its_posts_answer_still_comes(app, client):
+    """The author's page shows their comment from the post's answer; an edit made before the
+    next poll comes as a change at the poll after it, though the poll that brought the comment
+    as new already carried the edited copy (the page keeps the copy it shows)."""
+    page = soup(client.get("/"))
+    comment_id = posted_id(client, "Before")
+    with app.app_context():
+        models.change(db.session.get(models.Comment, comment_id), content="After",
+                      edited=models.clock())
+    first = soup(client.get(poll_url(page), headers=HTMX))
+    assert ids_in(first) == [comment_id]  # as new: the page drops it, it has one
+    second = soup(client.get(poll_url(first), headers=HTMX))
+    assert ids_in(second, changed=True) == [comment_id]
+    assert second.select_one(f"#comment-{comment_id} .content").get_text(strip=True) == "After"
+    assert client.get(poll_url(second), headers=HTMX).status_code == 204

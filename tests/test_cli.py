@@ -1,5 +1,6 @@
 """`flask board ...` for moderators: list, hide, unhide, delete and purge comments; hash the
-moderator password; seed a board. Each command's output and exit code, on every database."""
+moderator password; seed a board; render comments' HTML again. Each command's output and exit
+code, on every database."""
 
 import re
 from datetime import datetime, timedelta, timezone
@@ -8,9 +9,11 @@ import flask_migrate
 import pytest
 from werkzeug.security import check_password_hash
 
-from board import create_app, models, rules, transfer
+import sqlalchemy as sa
+
+from board import cli, create_app, markup, models, rules, transfer
 from board.extensions import db
-from tests.helpers import count, soup
+from tests.helpers import board_id, count, soup
 
 START = datetime(2017, 7, 7, 18, 47, 5, 123456, tzinfo=timezone.utc)
 LONG = "A first line that goes on and on\nand a second line, \tand then some more text to cut"
@@ -18,11 +21,17 @@ LONG = "A first line that goes on and on\nand a second line, \tand then some mor
 # (state, verb): the state the comment ends in, or None when the command must refuse. Written out
 # by hand, not derived from rules.VERBS, so that the table itself is under test.
 RULES = {
-    ("visible", "hide"): "hidden", ("visible", "unhide"): None, ("visible", "delete"): "deleted",
-    ("hidden", "hide"): None, ("hidden", "unhide"): "visible", ("hidden", "delete"): "deleted",
-    ("deleted", "hide"): None, ("deleted", "unhide"): None, ("deleted", "delete"): None,
+    ("visible", "approve"): None, ("visible", "reject"): None, ("visible", "hide"): "hidden",
+    ("visible", "unhide"): None, ("visible", "delete"): "deleted",
+    ("hidden", "approve"): None, ("hidden", "reject"): None, ("hidden", "hide"): None,
+    ("hidden", "unhide"): "visible", ("hidden", "delete"): "deleted",
+    ("deleted", "approve"): None, ("deleted", "reject"): None, ("deleted", "hide"): None,
+    ("deleted", "unhide"): None, ("deleted", "delete"): None,
+    ("held", "approve"): "visible", ("held", "reject"): "deleted", ("held", "hide"): None,
+    ("held", "unhide"): None, ("held", "delete"): None,
 }
-TARGETS = {"hide": "hidden", "unhide": "visible", "delete": "deleted"}
+TARGETS = {"approve": "visible", "reject": "deleted", "hide": "hidden", "unhide": "visible",
+           "delete": "deleted"}
 
 
 def invoke(runner, *args, **kwargs):
@@ -31,7 +40,8 @@ def invoke(runner, *args, **kwargs):
 
 def add(app, content="Hello", author=None, state=rules.VISIBLE, posted=START):
     with app.app_context():
-        comment = models.Comment(content=content, author=author, state=state, posted=posted)
+        comment = models.Comment(content=content, author=author, state=state, posted=posted,
+                                 board_id=board_id())
         db.session.add(comment)
         db.session.commit()
         return comment.id
@@ -42,10 +52,13 @@ def stored(app, comment_id):
         return db.session.get(models.Comment, comment_id)
 
 
+HEADER = ["id", "state", "posted", "(UTC)", "author", "replies", "reply", "to", "content"]
+
+
 def table_rows(result):
     """The listed rows, without the header and the closing note: (id, state, rest)."""
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["id", "state", "posted", "(UTC)", "author", "content"]
+    assert lines[0].split() == HEADER
     return [line.split(None, 2) for line in lines[1:] if not line.startswith("(")]
 
 
@@ -62,12 +75,46 @@ def test_list_shows_visible_comments_newest_first_as_a_table(app, runner):
     lines = result.stdout.splitlines()
     assert len(lines) == 3
     assert [row[0] for row in table_rows(result)] == [str(newer), str(older)]
-    assert re.fullmatch(rf" *{newer}  visible  2017-07-07 18:48:05  Anonymous +"
+    assert re.fullmatch(rf" *{newer}  visible  2017-07-07 18:48:05  Anonymous +0 +"
                         r"A first line that goes on and on and a second line, and the…", lines[1])
-    assert re.fullmatch(rf" *{older}  visible  2017-07-07 18:47:05  Ann +Older", lines[2])
+    assert re.fullmatch(rf" *{older}  visible  2017-07-07 18:47:05  Ann +0 +Older", lines[2])
     # The content starts in the same column on every line.
     starts = zip(lines, ["content", "A first", "Older"], strict=True)
     assert {line.index(text) for line, text in starts} == {lines[0].index("content")}
+
+
+def test_list_shows_what_each_reply_answers_and_each_threads_reply_count(app, runner, clock):
+    with app.app_context():
+        def reply(parent, content):
+            clock.advance(minutes=1)
+            return models.add("Bob", content, parent_id=parent).id
+
+        first = models.add("Ann", "A thread").id
+        answer = reply(first, "An answer")
+        deeper = reply(answer, "An answer to the answer")
+        models.moderate(reply(first, "Hidden"), "hide")
+        clock.advance(minutes=1)
+        lonely = models.add(None, "A thread of its own").id
+
+    result = invoke(runner, "list")
+
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    starts = [lines[0].index(name) for name in ("author", "replies", "reply to", "content")]
+    ends = starts[1:] + [None]
+    cells = {int(line.split()[0]): [line[start:end].strip() for start, end in zip(starts, ends)]
+             for line in lines[1:]}
+    assert cells == {
+        lonely: ["Anonymous", "0", "", "A thread of its own"],
+        deeper: ["Bob", "", f"#{answer} in #{first}", "An answer to the answer"],
+        answer: ["Bob", "", f"#{first}", "An answer"],
+        first: ["Ann", "2", "", "A thread"],  # the hidden reply is not counted
+    }
+    assert list(cells) == [lonely, deeper, answer, first]
+    # The columns line up: two spaces before each, counts under the end of "replies".
+    for line in lines:
+        assert {line[start - 2:start] for start in starts} == {"  "}
+    assert [line[starts[2] - 3] for line in lines] == ["s", "0", " ", " ", "2"]
 
 
 def test_list_hidden_shows_hidden_and_deleted_comments_instead(app, runner):
@@ -285,6 +332,25 @@ def test_seed_with_a_seed_makes_the_same_comments(app, runner, clock):
     assert rows[:50] != rows[100:]
 
 
+def test_seeded_comments_have_their_html(app, runner):
+    """demo.py puts each comment's HTML together from its sentences': the same HTML as
+    rendering the comment, in a fraction of the time."""
+    assert invoke(runner, "seed", 400, "--seed", 3).exit_code == 0
+    with app.app_context():
+        rows = db.session.execute(sa.select(models.TABLE.c.content, models.TABLE.c.html)).all()
+    assert len(rows) == 400
+    assert all(row.html == markup.render(row.content) for row in rows)
+    assert any("\n\n" in row.content for row in rows)
+
+
+def test_seed_renders_rows_that_come_without_html(app):
+    with app.app_context():
+        assert transfer.seed_comments([{"author": None, "content": "*Hi*", "posted": START,
+                                        "state": rules.VISIBLE}]) == 1
+        html = db.session.scalar(sa.select(models.TABLE.c.html))
+    assert html == markup.render("*Hi*") and "<em>Hi</em>" in html
+
+
 @pytest.mark.one_database
 def test_seed_refuses_nonsense(runner):
     assert invoke(runner, "seed", 0).exit_code == 2
@@ -310,3 +376,76 @@ def test_seed_inserts_in_bulk(sqlite_app):
     rate = int(re.search(r"\(([\d,]+) rows/s\)", result.stdout).group(1).replace(",", ""))
     assert rate > 5_000, result.stdout
     assert count(sqlite_app) == 50_000
+
+
+# rerender --------------------------------------------------------------------------------------
+
+def html_of(app):
+    with app.app_context():
+        return dict(db.session.execute(sa.select(models.TABLE.c.id, models.TABLE.c.html)).all())
+
+
+def test_rerender_fills_in_html_that_is_missing_or_stale(app, runner, monkeypatch):
+    monkeypatch.setattr(transfer, "BATCH", 3)  # several batches, one short
+    with app.app_context():
+        ids = [models.add("Ann", f"Comment *{i}*").id for i in range(7)]
+        ids.append(models.add("Bob", "A **reply**", parent_id=ids[0]).id)
+        models.moderate(ids[1], "delete")
+        revisions = dict(db.session.execute(
+            sa.select(models.TABLE.c.id, models.TABLE.c.revision)).all())
+    expected = html_of(app)
+    assert "<strong>reply</strong>" in expected[ids[-1]]
+    with app.app_context():  # as stored before Markdown, and by an older renderer
+        db.session.execute(sa.text("UPDATE comments SET html = NULL WHERE id <> :id"),
+                           {"id": ids[2]})
+        db.session.execute(sa.text("UPDATE comments SET html = 'stale' WHERE id = :id"),
+                           {"id": ids[2]})
+        db.session.commit()
+    page = app.test_client().get(f"/comments/{ids[0]}").get_data(as_text=True)
+    assert "Comment *0*" in page  # shown as its text until rendered
+
+    result = invoke(runner, "rerender")
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "rendered 8 comments\n"
+    assert html_of(app) == expected
+    with app.app_context():  # a new revision would make every open board fetch them again
+        assert dict(db.session.execute(
+            sa.select(models.TABLE.c.id, models.TABLE.c.revision)).all()) == revisions
+    page = app.test_client().get(f"/comments/{ids[0]}").get_data(as_text=True)
+    assert "<em>0</em>" in page
+
+    again = invoke(runner, "rerender")
+    assert (again.exit_code, again.stdout) == (0, "rendered 8 comments\n")
+    assert html_of(app) == expected
+
+
+def test_rerender_leaves_a_comment_edited_meanwhile_to_its_edit(app, monkeypatch):
+    with app.app_context():
+        comment_id = models.add("Ann", "Before").id
+        db.session.execute(sa.text("UPDATE comments SET html = NULL"))
+        db.session.commit()
+    rendered, edits = markup.render, []
+
+    def render_while_the_author_edits(source):
+        if not edits:  # the edit renders too
+            edits.append(source)
+            with app.app_context():
+                models.change(db.session.get(models.Comment, comment_id), content="*After*")
+        return rendered(source)
+
+    monkeypatch.setattr(markup, "render", render_while_the_author_edits)
+    with app.app_context():
+        assert transfer.rerender() == 1
+    assert html_of(app) == {comment_id: markup.render("*After*")}
+
+
+def test_rerender_shows_progress_on_a_terminal_and_counts_an_empty_board(app, runner,
+                                                                        monkeypatch):
+    assert invoke(runner, "rerender").stdout == "rendered 0 comments\n"
+    with app.app_context():
+        models.add(None, "Hello")
+    assert "rendering" not in invoke(runner, "rerender").stderr
+    monkeypatch.setattr(cli, "terminal", lambda: True)
+    result = invoke(runner, "rerender")
+    assert result.exit_code == 0 and "rendering" in result.stderr

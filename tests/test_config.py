@@ -185,3 +185,15 @@ def test_flaskenv_lets_flask_commands_find_the_app():
                             env={**os.environ, "DATABASE_URL": "sqlite://"})
     assert result.returncode == 0, result.stderr
     assert "/comments" in result.stdout
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"BOARD_MODERATION": "sometimes"}, "BOARD_MODERATION must be one of off, first, all"),
+    ({"BOARD_SMTP_URL": "smtp://127.0.0.1:25"}, "without BOARD_MAIL_FROM"),
+    ({"BOARD_WEBHOOK_URLS": ["http://127.0.0.1:9/hook"]}, "without BOARD_WEBHOOK_SECRET"),
+    ({"BOARD_DEFAULT_SLUG": "Main Board"}, "BOARD_DEFAULT_SLUG"),
+    ({"BOARD_EMBED_ORIGINS": ["blog.example.org"]}, "BOARD_EMBED_ORIGINS lists origins"),
+])
+def test_settings_that_cannot_work_are_refused_at_start(tmp_path, overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        create_app("testing", {"DATABASE_URL": f"sqlite:///{tmp_path / 'b.sqlite'}", **overrides})

@@ -1,7 +1,9 @@
 """`flask board export FILE` and `flask board import FILE`: JSON Lines, one comment a line.
 
-Round trips on every database and across all three, idempotent imports, refusal of a bad line
-with its number and nothing changed, the id sequence after explicit ids, and flat memory."""
+Round trips on every database and across all three (threads and their reply counts and HTML
+included), idempotent imports, refusal of a bad line (or of a reply that names a comment that is
+nowhere, or the wrong thread) with its number and nothing changed, files from before replies,
+the id sequence after explicit ids, and flat memory."""
 
 import json
 import tracemalloc
@@ -11,32 +13,33 @@ import flask_migrate
 import pytest
 import sqlalchemy as sa
 
-from board import cli, create_app, models, rules, transfer
+from board import cli, create_app, markup, models, rules, transfer
 from board.extensions import db
-from tests.helpers import count, post
+from tests.helpers import board_id, count, post
 
 UTC = timezone.utc
 T = datetime(2017, 7, 7, 18, 47, 5, 123456, tzinfo=UTC)
 
 # Every field at its awkward values: text a byte-for-byte round trip must keep, authors from
 # None to 64 astral characters, times on microsecond edges and in New York's spring-forward gap
-# (the PostgreSQL server's zone), ids with gaps up to the largest INTEGER, all three states.
+# (the PostgreSQL server's zone), ids with gaps up to the largest INTEGER, all three states, and
+# (parent, thread): threads' first comments, replies to them and replies to replies.
 TRICKY = [
-    (1, None, "Plain", T, None, "visible"),
+    (1, None, "Plain", T, None, "visible", None, None),
     (2, "Zoë 😀", "Emoji 😀👍🏽 👩‍👩‍👧, 𝕏, 中文, 日本語, 한국어, שלום, e\u0301", T,
-     T + timedelta(minutes=3), "visible"),
+     T + timedelta(minutes=3), "visible", None, None),
     (3, "", "Line one\nLine two\n\n\tIndented with a tab", T.replace(microsecond=0), None,
-     "hidden"),
+     "hidden", 2, 2),
     (7, "𝕏" * rules.AUTHOR_MAX, "𝕏" * rules.CONTENT_MAX, T.replace(microsecond=999999),
-     T.replace(microsecond=1), "deleted"),
+     T.replace(microsecond=1), "deleted", 3, 2),
     (8, "Ann", "x" * rules.CONTENT_MAX, datetime(2000, 2, 29, 23, 59, 59, 999999, tzinfo=UTC),
-     None, "visible"),
-    (1000, "Bob", 'Quotes " \' and \\ backslash </script> <b>&amp;</b>',
-     datetime(2021, 3, 14, 2, 30, 0, 500000, tzinfo=UTC), None, "hidden"),
+     None, "visible", None, None),
+    (1000, "Bob", 'Quotes " \' and \\ backslash </script> <b>&amp;</b> *stars*',
+     datetime(2021, 3, 14, 2, 30, 0, 500000, tzinfo=UTC), None, "hidden", 8, 8),
     (65536, "  padded  ", "  leading and trailing spaces  ", datetime(1999, 12, 31, 23, 59, 59,
-     999999, tzinfo=UTC), datetime(2000, 1, 1, tzinfo=UTC), "visible"),
+     999999, tzinfo=UTC), datetime(2000, 1, 1, tzinfo=UTC), "visible", 1000, 8),
     (2**31 - 1, "Last", "\u2028 line and \u2029 paragraph separators, a NBSP\u00a0and \ufeff BOM",
-     datetime(2038, 1, 19, 3, 14, 8, tzinfo=UTC), None, "deleted"),
+     datetime(2038, 1, 19, 3, 14, 8, tzinfo=UTC), None, "deleted", 1, 1),
 ]
 SAFE = TRICKY[:-1]  # the session's shared databases must not have their id counters maxed out
 
@@ -45,23 +48,37 @@ def invoke(runner, *args, **kwargs):
     return runner.invoke(args=["board", *map(str, args)], **kwargs)
 
 
-def insert(app, rows):
+def insert(app, rows, board=None):
+    """Rows of transfer.COLUMNS but the board straight into the table, on board `board` (the
+    default board when None); (parent, thread) may be left off."""
     with app.app_context():
+        on = board_id(board)
         db.session.execute(sa.insert(models.TABLE),
-                           [dict(zip(transfer.FIELDS, row, strict=True)) for row in rows])
+                           [{**dict(zip(transfer.COLUMNS[:-1], full(row), strict=True)),
+                             "board_id": on} for row in rows])
         db.session.commit()
 
 
-def rows_of(app):
+def full(row):
+    return tuple(row) + (None, None) * (len(row) == 6)
+
+
+def rows_of(app, boards=False):
+    """The stored comments as export reads them; with `boards`, each ends with its board's slug."""
     with app.app_context():
-        return [tuple(row) for row in
+        return [tuple(row) if boards else tuple(row)[:-1] for row in
                 db.session.execute(transfer.EXPORTED.order_by(models.TABLE.c.id))]
 
 
 def line(id=5, author="Ann", content="Hello", posted="2017-07-07T18:47:05.123456Z", edited=None,
          state="visible", **extra):
+    """A line as the previous version wrote it (no parent, no thread), plus `extra` fields."""
     return json.dumps({"id": id, "author": author, "content": content, "posted": posted,
                        "edited": edited, "state": state, **extra}, ensure_ascii=False)
+
+
+def reply(id, parent, thread, **fields):
+    return line(id=id, content=f"Reply {id}", parent=parent, thread=thread, **fields)
 
 
 def jsonl(*lines):
@@ -80,23 +97,31 @@ def import_(runner, path_or_dash, **kwargs):
 
 # The format -----------------------------------------------------------------------------------
 
-def test_export_writes_one_json_object_a_line_with_exactly_the_six_fields(app, runner, tmp_path):
-    insert(app, [(5, None, "Hello\n\t𝕏 \"quoted\"", T, None, "visible"),
-                 (6, "Zoë", "Bye", T + timedelta(seconds=1), T + timedelta(minutes=2), "hidden")])
+def test_export_writes_one_json_object_a_line_with_exactly_the_nine_fields(app, runner,
+                                                                             tmp_path):
+    insert(app, [(5, None, "Hello\n\t𝕏 \"quoted\"", T, None, "visible", None, None),
+                 (6, "Zoë", "Bye", T + timedelta(seconds=1), T + timedelta(minutes=2), "hidden",
+                  5, 5),
+                 (9, "Ann", "Hi", T + timedelta(seconds=2), None, "visible", 6, 5)])
 
     result = export(runner, tmp_path / "board.jsonl")
 
-    assert result.stderr == f"exported 2 comments to {tmp_path / 'board.jsonl'}\n"
+    assert result.stderr == f"exported 3 comments to {tmp_path / 'board.jsonl'}\n"
     data = (tmp_path / "board.jsonl").read_bytes()
     assert data.decode("utf-8").splitlines() == [
         '{"id": 5, "author": null, "content": "Hello\\n\\t𝕏 \\"quoted\\"", '
-        '"posted": "2017-07-07T18:47:05.123456Z", "edited": null, "state": "visible"}',
+        '"posted": "2017-07-07T18:47:05.123456Z", "edited": null, "state": "visible", '
+        '"parent": null, "thread": null, "board": "main"}',
         '{"id": 6, "author": "Zoë", "content": "Bye", "posted": "2017-07-07T18:47:06.123456Z", '
-        '"edited": "2017-07-07T18:49:05.123456Z", "state": "hidden"}',
+        '"edited": "2017-07-07T18:49:05.123456Z", "state": "hidden", "parent": 5, "thread": 5, '
+        '"board": "main"}',
+        '{"id": 9, "author": "Ann", "content": "Hi", "posted": "2017-07-07T18:47:07.123456Z", '
+        '"edited": null, "state": "visible", "parent": 6, "thread": 5, "board": "main"}',
     ]
     for text in data.decode().splitlines():  # exactly what json.dumps writes, keys in this order
         assert json.dumps(json.loads(text), ensure_ascii=False) == text
-        assert list(json.loads(text)) == ["id", "author", "content", "posted", "edited", "state"]
+        assert list(json.loads(text)) == ["id", "author", "content", "posted", "edited", "state",
+                                          "parent", "thread", "board"]
 
 
 def test_export_to_standard_output_and_import_from_standard_input(app, runner):
@@ -268,6 +293,18 @@ BAD_LINES = {
     "posted null": (line(posted=None), "posted must be a time as text"),
     "posted before 1000": (line(posted="0999-12-31T23:59:59Z"), "posted is before the year 1000"),
     "line too long": (LONG_LINE, "is longer than 65536 bytes"),
+    "html from a file": (line(html="<p>Hello</p>"), "has unknown field(s) html"),
+    "parent as text": (line(parent="4", thread=4),
+                       "parent must be a comment id (a whole number from 1 to 2147483647) or null"),
+    "parent zero": (line(parent=0, thread=4), "parent must be a comment id"),
+    "parent true": (line(parent=True, thread=4), "parent must be a comment id"),
+    "thread too big": (line(parent=4, thread=2**31), "thread must be a comment id"),
+    "thread without a parent": (line(parent=None, thread=4), "thread is 4 but parent is null: a "
+                                "comment that answers none starts its own thread, with thread null"),
+    "parent without a thread": (line(parent=4), "parent is 4 but thread is null: a reply names its "
+                                "thread"),
+    "a comment answering itself": (line(parent=5, thread=4), "parent is the comment's own id"),
+    "a reply in its own thread": (line(parent=4, thread=5), "thread is the comment's own id"),
 }
 
 
@@ -311,7 +348,7 @@ def test_a_bad_line_after_thousands_of_good_ones_rolls_them_all_back(app, runner
 
     assert result.exit_code == 1
     assert "line 2501: state must be one of" in result.stderr
-    assert rows_of(app) == [(1, "Ann", "Already here", T, None, "visible")]
+    assert rows_of(app) == [(1, "Ann", "Already here", T, None, "visible", None, None)]
 
 
 def test_blank_lines_and_other_time_zones_are_accepted(app, runner, tmp_path):
@@ -321,7 +358,142 @@ def test_blank_lines_and_other_time_zones_are_accepted(app, runner, tmp_path):
     result = import_(runner, path)
     assert result.exit_code == 0, result.output
     assert rows_of(app) == [(10, "Ann", "Hello", T, datetime(2017, 7, 7, 18, 50, tzinfo=UTC),
-                             "visible")]
+                             "visible", None, None)]
+
+
+# Threads --------------------------------------------------------------------------------------
+
+def whole_rows(app):
+    """Every column an import sets or recounts, reply counts and HTML included, in id order."""
+    table = models.TABLE
+    with app.app_context():
+        return db.session.execute(sa.select(
+            *(table.c[name] for name in transfer.COLUMNS[:-1]), table.c.replies, table.c.html)
+            .order_by(table.c.id)).all()
+
+
+def empty_the_board(app):
+    with app.app_context():
+        db.session.execute(sa.delete(models.TABLE))
+        db.session.commit()
+
+
+def test_a_board_with_threads_round_trips_with_reply_counts_and_html(app, runner, tmp_path,
+                                                                      clock):
+    with app.app_context():
+        def add(author, content, parent=None):
+            clock.advance(seconds=1)
+            return models.add(author, content, parent_id=parent).id
+
+        first = add("Ann", "The *first* thread")
+        answer = add("Bob", "A reply with `code`", first)
+        deeper = add(None, "A reply to the reply: https://example.org/a_b", answer)
+        deepest = add("Cy", "> quoting\n\n- and a list", deeper)
+        second = add("Di", "Second thread")
+        hidden = add("Ed", "Hidden reply", second)
+        models.moderate(hidden, "hide")
+        models.moderate(add("Fay", "Deleted reply", first), "delete")
+    before = whole_rows(app)
+    threads = {row.id: row for row in before}
+    assert (threads[first].replies, threads[second].replies) == (3, 0)
+    assert [(threads[i].parent_id, threads[i].thread_id) for i in (answer, deeper, deepest)] == [
+        (first, first), (answer, first), (deeper, first)]
+
+    export(runner, tmp_path / "board.jsonl")
+    empty_the_board(app)
+    result = import_(runner, tmp_path / "board.jsonl")
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "imported 7 comments; skipped 0 the board already had\n"
+    assert whole_rows(app) == before
+    page = app.test_client().get(f"/comments/{first}").get_data(as_text=True)
+    assert "<em>first</em>" in page and "<code>code</code>" in page
+
+
+def test_an_import_renders_html_and_files_without_parent_and_thread_still_import(app, runner,
+                                                                                 tmp_path):
+    """A file from before replies: six fields a line. Its comments start threads of their own."""
+    path = tmp_path / "old.jsonl"
+    path.write_bytes(jsonl(line(id=10, content="Some *Markdown* <b>not HTML</b>"),
+                           line(id=11, content="Plain")))
+
+    result = import_(runner, path)
+
+    assert result.exit_code == 0, result.output
+    assert [tuple(row) for row in whole_rows(app)] == [
+        (10, "Ann", "Some *Markdown* <b>not HTML</b>", T, None, "visible", None, None, 0,
+         markup.render("Some *Markdown* <b>not HTML</b>")),
+        (11, "Ann", "Plain", T, None, "visible", None, None, 0, markup.render("Plain"))]
+    assert "Some <em>Markdown</em> &lt;b&gt;not HTML&lt;/b&gt;" in whole_rows(app)[0].html
+    export(runner, tmp_path / "new.jsonl")
+    assert [json.loads(text)["parent"] for text in (tmp_path / "new.jsonl").read_text()
+            .splitlines()] == [None, None]
+
+
+def test_a_reply_may_come_before_its_parent_or_answer_a_comment_on_the_board(app, runner,
+                                                                             tmp_path,
+                                                                             monkeypatch):
+    insert(app, [(1, "Ann", "On the board", T, None, "visible")])
+    # Batches of two: replies 13 and 12 are stored before their thread, 10, is read.
+    monkeypatch.setattr(transfer, "BATCH", 2)
+    path = tmp_path / "board.jsonl"
+    path.write_bytes(jsonl(reply(13, 12, 10), reply(12, 10, 10), line(id=11), line(id=10),
+                           reply(14, 1, 1), reply(15, 10, 10, state="hidden")))
+
+    result = import_(runner, path)
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "imported 6 comments; skipped 0 the board already had\n"
+    assert [(row.id, row.parent_id, row.thread_id, row.replies) for row in whole_rows(app)] == [
+        (1, None, None, 1), (10, None, None, 2), (11, None, None, 0), (12, 10, 10, 0),
+        (13, 12, 10, 0), (14, 1, 1, 0), (15, 10, 10, 0)]
+
+
+NOWHERE = "answers comment 99, which is neither in the file nor on the board"
+WRONG_THREADS = {
+    "parent nowhere": ([line(id=10), reply(11, 10, 10), reply(12, 99, 99)],
+                       f"line 3: comment 12 {NOWHERE}"),
+    "parent nowhere, before others": ([reply(12, 99, 99), line(id=10), reply(11, 10, 10)],
+                                      f"line 1: comment 12 {NOWHERE}"),
+    "not the parent's thread": ([line(id=10), line(id=11), reply(12, 10, 11)],
+                                "line 3: comment 12 has thread 11, but its parent 10 starts a "
+                                "thread: thread must be 10"),
+    "not the parent's parent's thread": ([line(id=10), line(id=11), reply(12, 10, 10),
+                                          reply(13, 12, 11)],
+                                         "line 4: comment 13 has thread 11, but its parent 12 is "
+                                         "in thread 10"),
+    "wrong, and before its parent": ([reply(13, 12, 11), line(id=10), line(id=11),
+                                      reply(12, 10, 10)],
+                                     "line 1: comment 13 has thread 11, but its parent 12 is in "
+                                     "thread 10"),
+    "not the thread of a parent on the board": ([line(id=5), reply(12, 2, 5)],
+                                                "line 2: comment 12 has thread 5, but its parent "
+                                                "2 is in thread 1"),
+    "a loop in no thread": ([reply(20, 21, 30), reply(21, 20, 30)],
+                            "line 1: comment 20 is in thread 30, which is neither in the file "
+                            "nor on the board"),
+    "a loop in a reply": ([reply(20, 21, 2), reply(21, 20, 2)],
+                          "line 1: comment 20 is in thread 2, which is a reply (in thread 1), not "
+                          "a thread's first comment"),
+}
+
+
+@pytest.mark.parametrize("lines, message", WRONG_THREADS.values(), ids=WRONG_THREADS.keys())
+def test_a_reply_to_a_comment_that_is_nowhere_or_in_the_wrong_thread_is_refused(
+        app, runner, tmp_path, monkeypatch, lines, message):
+    insert(app, [(1, "Ann", "On the board", T, None, "visible"),
+                 (2, "Bob", "A reply on the board", T, None, "visible", 1, 1)])
+    before = whole_rows(app)
+    monkeypatch.setattr(transfer, "BATCH", 2)
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(jsonl(*lines))
+
+    result = import_(runner, path)
+
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {message}. Nothing was imported.\n"
+    assert result.stdout == ""
+    assert whole_rows(app) == before
 
 
 # Progress -------------------------------------------------------------------------------------
@@ -417,11 +589,11 @@ def fill(app, rows):
     with app.app_context():
         db.session.execute(sa.text(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :rows) "
-            "INSERT INTO comments (id, author, content, posted, state) "
-            "SELECT i, CASE WHEN i % 4 THEN 'Author ' || (i % 97) END, "
+            "INSERT INTO comments (id, board_id, author, content, posted, state) "
+            "SELECT i, :board, CASE WHEN i % 4 THEN 'Author ' || (i % 97) END, "
             "'Comment ' || i || ' 😀 ' || substr(hex(randomblob(100)), 1, 50 + i % 200), "
             "printf('2020-01-%02d %02d:%02d:%02d.%06d', 1 + i / 86400 % 28, i / 3600 % 24, "
-            "i / 60 % 60, i % 60, i % 1000000), 'visible' FROM n"), {"rows": rows})
+            "i / 60 % 60, i % 60, i % 1000000), 'visible' FROM n"), {"rows": rows, "board": board_id()})
         db.session.commit()
 
 

@@ -6,7 +6,6 @@ it was served, and a refused post (a 422) gives its count back."""
 import secrets
 import threading
 from collections import Counter
-from pathlib import Path
 
 import flask_migrate
 import pytest

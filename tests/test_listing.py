@@ -4,6 +4,10 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+import sqlalchemy as sa
+
+from board import models
+from board.extensions import db
 
 from tests.helpers import HTMX, add_comments, error_message, post, soup
 
@@ -13,7 +17,7 @@ def ids_in(html):
 
 
 def poller_query(html):
-    url = urlsplit(html.select_one("#poller")["hx-get"])
+    url = urlsplit(html.select_one("#poller")["data-hx-get"])
     assert url.path == "/comments"
     return {name: int(value) for name, value in parse_qsl(url.query)}
 
@@ -23,7 +27,7 @@ def poller_after(html):
 
 
 def poll_url(html):
-    return html.select_one("#poller")["hx-get"]
+    return html.select_one("#poller")["data-hx-get"]
 
 
 def test_board_page_polls_from_the_newest_comment_shown(app, client):
@@ -31,19 +35,28 @@ def test_board_page_polls_from_the_newest_comment_shown(app, client):
     page = soup(client.get("/"))
     poller = page.select_one("#comments > #poller")
     assert poller_query(page)["after"] == ids[-1]
-    assert poller["hx-trigger"].startswith("every 5s")
-    assert poller["hx-target"] == "this" and poller["hx-swap"] == "outerHTML"
+    assert poller["data-hx-trigger"].startswith("every 5s")
+    assert poller["data-hx-target"] == "this" and poller["data-hx-swap"] == "outerHTML"
 
 
 @pytest.mark.one_database
 def test_poll_interval_is_configurable(app, client):
     app.config["BOARD_POLL_SECONDS"] = 2
-    assert soup(client.get("/")).select_one("#poller")["hx-trigger"].startswith("every 2s")
+    assert soup(client.get("/")).select_one("#poller")["data-hx-trigger"].startswith("every 2s")
 
 
 @pytest.mark.one_database
-def test_empty_board_polls_after_zero(client):
+def test_a_board_polls_from_its_own_newest_so_its_open_tabs_ask_the_same_url(app, client):
+    """Not from the last id handed out anywhere: every tab of a board that is up to date asks
+    the same URL (one a shared cache may answer), whatever other boards did in between."""
     assert poller_after(soup(client.get("/"))) == 0
+    first = client.get("/")
+    add_comments(app, 3, board="elsewhere")
+    second = client.get("/")
+    assert soup(second).select_one("#poller")["data-hx-get"] == soup(first).select_one("#poller")["data-hx-get"]
+    assert client.get(soup(second).select_one("#poller")["data-hx-get"], headers=HTMX).status_code == 204
+    ids = add_comments(app, 2)
+    assert poller_after(soup(client.get("/"))) == ids[-1]
 
 
 def test_idle_poll_answers_204_with_no_body(app, client):
@@ -95,7 +108,7 @@ def test_load_older_walks_every_comment_once_in_order(app, client):
     shown = ids_in(page)
     link = page.select_one("a.older")
     while link is not None:
-        fragment = soup(client.get(link["hx-get"], headers=HTMX))
+        fragment = soup(client.get(link["data-hx-get"], headers=HTMX))
         assert fragment.find("html") is None
         shown += ids_in(fragment)
         link = fragment.select_one("a.older")
@@ -118,7 +131,7 @@ def test_older_page_has_no_poller_and_posts_without_htmx(app, client):
     ids = add_comments(app, 60)
     page = soup(client.get(f"/?before={ids[20]}"))
     assert page.select_one("#poller") is None
-    assert not page.find("form", id="comment-form").has_attr("hx-post")
+    assert not page.find("form", id="comment-form").has_attr("data-hx-post")
     assert page.find("a", string="Back to the newest comments")["href"] == "/"
 
 
@@ -130,7 +143,7 @@ def test_keyset_pages_follow_posted_then_id_not_insertion_order(app, client):
     page = soup(client.get("/"))
     shown = ids_in(page)
     while link := page.select_one("a.older"):
-        page = soup(client.get(link["hx-get"], headers=HTMX))
+        page = soup(client.get(link["data-hx-get"], headers=HTMX))
         shown += ids_in(page)
     assert shown == expected
 

@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from board import markup
 from tests.helpers import HTMX, count, csrf_token, error_message, soup
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -45,7 +46,8 @@ def test_the_neighbours_of_noncharacters_are_kept_and_the_feed_parses(app, clien
     text = f"a{NEIGHBOURS}b"
     assert post_form(client, text, author=NEIGHBOURS).status_code == 201
     [entry] = feed_entries(client)
-    assert entry.find(f"{ATOM}content").text == text
+    assert entry.find(f"{ATOM}content").text == markup.render(text)
+    assert text in entry.find(f"{ATOM}content").text
     assert NEIGHBOURS in soup(client.get("/")).select_one("article.comment").get_text()
 
 

@@ -34,7 +34,7 @@ def test_form_has_labelled_fields_a_post_button_and_the_csrf_token(client):
     page = soup(client.get("/"))
     form = page.find("form", id="comment-form")
     assert form["action"] == "/comments" and form["method"] == "post"
-    assert form["hx-post"] == "/comments"
+    assert form["data-hx-post"] == "/comments"
     for name in ("author", "content"):
         field = form.find(attrs={"name": name})
         assert form.find("label", attrs={"for": field["id"]}).get_text(strip=True)
@@ -63,7 +63,59 @@ def test_comment_shows_author_text_time_and_anchor(client, clock):
     assert article.select_one(".content").get_text() == "First line\nsecond line"
     time = article.find("time")
     assert time["datetime"] == "2017-07-07T18:47:05Z"
-    assert time.parent.get_text(" ", strip=True) == "Posted Friday, 07 July 2017 at 18:47"
+    # Without JavaScript the server's time says its zone; board.js makes it "3 minutes ago".
+    assert time.parent["class"] == ["permalink"]
+    assert time.get_text() == time["title"] == "Friday, 07 July 2017 at 18:47 UTC"
+
+
+def test_a_comment_shows_its_authors_initial_and_a_muted_anonymous(client):
+    post(client, "Named", author="ada")
+    post(client, "Unnamed")
+    named, unnamed = soup(client.get("/")).select("article.comment")[::-1]
+    avatar = named.select_one(".avatar")
+    assert avatar.get_text() == "A" and avatar["aria-hidden"] == "true"
+    assert [c for c in avatar["class"] if c.startswith("avatar-")]
+    assert unnamed.select_one(".avatar").get_text() == "?"
+    assert "anonymous" in unnamed.select_one(".avatar")["class"]
+    assert "anonymous" in unnamed.select_one(".author")["class"]
+
+
+def test_a_name_has_one_colour_everywhere(client):
+    for text in ("One", "Two"):
+        post(client, text, author="Grace")
+    colours = {tuple(a["class"]) for a in soup(client.get("/")).select(".avatar")}
+    assert len(colours) == 1
+
+
+def test_your_own_comments_say_you_and_others_do_not(app, client):
+    post(client, "Mine")
+    other = app.test_client()
+    post(other, "Theirs")
+    mine, theirs = [a for a in soup(client.get("/")).select("article.comment")][::-1]
+    assert mine.select_one(".you").get_text() == "you"
+    assert theirs.select_one(".you") is None
+    assert soup(other.get("/")).select(".you")[0].find_parent("article") is not None
+
+
+def test_edit_says_how_long_is_left_and_goes_when_the_time_is_up(app, client, clock):
+    clock.now = datetime(2017, 7, 7, 18, 47, 5, tzinfo=timezone.utc)
+    post(client, "Fresh")
+    actions = soup(client.get("/")).select_one(".own-actions")
+    assert actions.select_one("a.edit").get_text(" ", strip=True).endswith("· 15 min")
+    assert actions["data-until"] == "2017-07-07T19:02:05Z"
+    clock.advance(seconds=14 * 60 + 30)
+    assert soup(client.get("/")).select_one("a.edit .time-left").get_text() == " · 1 min"
+    clock.advance(seconds=31)
+    assert soup(client.get("/")).select_one(".own-actions") is None
+
+
+def test_the_name_you_posted_under_is_offered_for_your_next_comment(app, client):
+    assert soup(client.get("/")).find("input", {"name": "author"}).get("value", "") == ""
+    post(client, "Hello", author="Ada")
+    assert soup(client.get("/")).find("input", {"name": "author"})["value"] == "Ada"
+    assert soup(app.test_client().get("/")).find("input", {"name": "author"}).get("value", "") == ""
+    post(client, "Anonymous now")
+    assert soup(client.get("/")).find("input", {"name": "author"}).get("value", "") == ""
 
 
 def test_comment_without_a_name_is_by_anonymous(client):
@@ -77,7 +129,7 @@ def test_board_time_zone_changes_the_shown_time_not_the_datetime_attribute(app, 
     post(client, "Namaste")
     time = soup(client.get("/")).select_one("article time")
     assert time["datetime"] == "2017-07-07T18:47:05Z"
-    assert time.get_text() == "Saturday, 08 July 2017 at 00:17"
+    assert time.get_text() == "Saturday, 08 July 2017 at 00:17 IST"
 
 
 def test_newest_first_with_ties_broken_by_id(app, client):
@@ -95,7 +147,7 @@ def test_first_page_shows_the_newest_fifty_and_links_to_older(app, client):
     assert shown == ids[::-1][:50]
     older = page.select_one("a.older")
     assert older["href"] == f"/?before={ids[10]}"
-    assert older["hx-get"] == f"/comments?before={ids[10]}"
+    assert older["data-hx-get"] == f"/comments?before={ids[10]}"
 
 
 def test_each_comment_links_to_its_permalink_page(app, client):

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from board import models
 from board.extensions import db
-from tests.helpers import HTMX, count, csrf_token, post, soup, textarea_value
+from tests.helpers import HTMX, count, csrf_token, error_message, post, soup, textarea_value
 
 XSS_PAYLOADS = [
     "<script>alert(1)</script>",
@@ -16,7 +16,7 @@ XSS_PAYLOADS = [
     "<svg onload=alert(1)><circle r=1></svg>",
     '"><b>broken</b',
     "<iframe srcdoc='<script>alert(1)</script>'></iframe>",
-    "{{7*7}} {% raw %}{{ config }}{% endraw %} ${7*7}",
+    "{{7+7}} {% raw %}{{ config }}{% endraw %} ${7+7}",  # Jinja, not Markdown: no asterisks
     "<style>body{display:none}</style>",
 ]
 
@@ -264,3 +264,26 @@ def test_same_content_from_another_client_is_stored(app, client):
     other.post("/comments", data={"content": "+1", "csrf_token": csrf_token(other)},
                environ_base={"REMOTE_ADDR": "192.0.2.7"})
     assert [c.content for c in stored(app)] == ["+1", "+1"]
+
+
+@pytest.mark.one_database
+@pytest.mark.parametrize("parent", [False, True], ids=["comment", "reply"])
+def test_a_post_over_the_limit_without_javascript_keeps_the_text_and_says_why(app_factory, parent):
+    app = app_factory(BOARD_POST_LIMIT="1 per minute")
+    client = app.test_client()
+    fields = {}
+    if parent:
+        assert post(client, "The first comment").status_code == 303
+        with app.app_context():
+            fields["parent"] = str(db.session.scalar(select(models.Comment.id)))
+    else:
+        assert post(client, "A first comment").status_code == 303
+    response = post(client, "Typed with care\nover two lines", author="Ann", **fields)
+    assert response.status_code == 429
+    page = soup(response)
+    assert textarea_value(page.find("textarea", {"name": "content"})) == "Typed with care\nover two lines"
+    assert page.find("input", {"name": "author"})["value"] == "Ann"
+    assert "Your text is kept" in error_message(response) and "1 per 1 minute" in error_message(response)
+    if parent:
+        assert page.select_one("form.reply-form")
+    assert count(app) == 1

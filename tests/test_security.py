@@ -53,7 +53,7 @@ def test_pages_have_no_inline_scripts_styles_or_handlers(app, client):
         assert page.find("style") is None
         for tag in page.find_all(True):
             assert not [name for name in tag.attrs if name.startswith("on") or name == "style"]
-            assert not [name for name in tag.attrs if name.startswith("hx-on")]
+            assert not [name for name in tag.attrs if name.startswith(("hx-on", "data-hx-on"))]
 
 
 def test_session_cookie_is_httponly_and_samesite_lax(client):

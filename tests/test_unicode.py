@@ -247,6 +247,7 @@ def test_the_stylesheet_isolates_and_clips_author_and_content(selector):
 def test_the_comment_template_uses_the_isolated_classes(app, client):
     post(client, "Hello", author="Ann")
     page = client.get("/").get_data(as_text=True)
-    assert '<span class="author">Ann</span>' in page
-    assert re.search(r'<p class="content">Hello</p>', page)
+    # Isolated, and each in its own direction (dir="auto": on a right-to-left page too).
+    assert '<span class="author" dir="auto">Ann</span>' in page
+    assert re.search(r'<div class="content" dir="auto"><p>Hello</p></div>', page)
     assert "style=" not in page  # the CSP forbids inline styles

@@ -1,4 +1,5 @@
--- POST /comments as a browser would, each request with distinct content.
+-- POST to the URL's path (/comments, /b/<slug>/comments) as a browser would, each request with
+-- distinct content.
 -- Arguments after `--`: csrf token, session cookie ("session=..."), "htmx" or "plain", a run nonce.
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 dofile(here .. "report.lua")
@@ -27,5 +28,5 @@ end
 
 request = function()
   counter = counter + 1
-  return wrk.format("POST", "/comments", headers, prefix .. counter)
+  return wrk.format("POST", nil, headers, prefix .. counter)
 end

@@ -1,4 +1,4 @@
-"""New comments arrive by themselves, once each, and a hidden tab stops asking for them."""
+"""New comments arrive by themselves, once each, and a hidden tab asks for them seldom."""
 
 import re
 
@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import (
     POLL_SECONDS,
+    RELATIVE,
     comment_ids,
     comment_texts,
     open_board,
@@ -178,31 +179,75 @@ SHOW = """() => {
 }"""
 
 
-def test_polling_pauses_while_hidden_and_resumes_when_shown(board, live_server):
+def test_polling_slows_while_hidden_and_resumes_when_shown(board, live_server):
     count_polls(board)
     wait_for_polls(board, 2)  # it polls while visible
 
     board.evaluate(HIDE)
-    # The timer still ticks while hidden; board.js refuses each tick. Once one was refused, a poll
-    # sent before hiding has long been sent: count from there.
+    # The timer still ticks while hidden; board.js refuses five ticks in six. Once one was
+    # refused, a poll sent before hiding has long been sent: count from there.
     board.wait_for_function("() => window.polls.refused >= 1", timeout=(POLL_SECONDS + 5) * 1000)
     hidden_since = polls_sent(board)
     live_server.add("Written while nobody was looking", author="Dana")
-    # Two more ticks, each a poll a visible tab would have sent: none went out.
-    board.wait_for_function("() => window.polls.refused >= 3",
-                            timeout=(3 * POLL_SECONDS + 5) * 1000)
-    assert polls_sent(board) == hidden_since, "a hidden tab kept polling"
+    # Four more ticks, each a poll a visible tab would have sent: none went out.
+    board.wait_for_function("() => window.polls.refused >= 5",
+                            timeout=(5 * POLL_SECONDS + 5) * 1000)
+    assert polls_sent(board) == hidden_since, "a hidden tab kept polling at full speed"
     expect(board.locator("#comments article.comment")).to_have_count(0)
+    # The sixth goes out, so that the tab's title can say what arrived.
+    board.wait_for_function("(n) => window.polls.sent.length > n", arg=hidden_since,
+                            timeout=(2 * POLL_SECONDS + 5) * 1000)
+    expect(board.locator("#comments article.comment .content")).to_have_text(
+        ["Written while nobody was looking"], timeout=(POLL_SECONDS + 4) * 1000)
+    expect(board).to_have_title("(1) Board")
+    assert board.evaluate("window.polls.refused") == 5
 
     board.evaluate(SHOW)
-    expect(board.locator("#comments article.comment .content")).to_have_text(
-        ["Written while nobody was looking"], timeout=(POLL_SECONDS + 4) * 1000
-    )
+    expect(board).to_have_title("Board")
     # Asked at once on being shown, not at the next tick of the timer.
     first_after = board.evaluate(
         "window.polls.sent.find((t) => t >= window.shownAt) - window.shownAt")
     assert first_after < POLL_SECONDS * 1000 / 2
-    wait_for_polls(board, 2)  # and keeps polling
+    refused = board.evaluate("window.polls.refused")
+    wait_for_polls(board, 2)  # and keeps polling, every tick
+    assert board.evaluate("window.polls.refused") == refused
+
+
+# The page's clock, moved forward by the test (window.clockShift, in ms) before board.js reads it.
+SHIFTABLE_CLOCK = """
+  window.clockShift = 0;
+  const realNow = Date.now.bind(Date);
+  Date.now = () => realNow() + window.clockShift;
+"""
+
+
+def test_a_tab_left_alone_slows_down_and_speeds_up_at_a_sign_of_life(new_context, live_server):
+    context = new_context()
+    context.add_init_script(SHIFTABLE_CLOCK)
+    board = count_polls(open_board(context.new_page()))
+    wait_for_polls(board, 2)
+    assert board.evaluate("window.polls.refused") == 0  # somebody is there: every tick
+
+    # Three minutes on with no key, click or scroll: one tick in three asks.
+    board.evaluate("window.clockShift = 3 * 60 * 1000")
+    board.wait_for_function("() => window.polls.refused >= 4", timeout=(6 * POLL_SECONDS + 5) * 1000)
+    def next_poll():
+        board.wait_for_function("(n) => window.polls.sent.length > n", arg=polls_sent(board),
+                                timeout=(4 * POLL_SECONDS + 5) * 1000)
+        return board.evaluate("window.polls.refused")
+
+    refused = next_poll()
+    ticks = next_poll() - refused + 1  # from one poll to the next
+    assert 2 <= ticks <= 4, f"one poll in {ticks} ticks"
+
+    # A key pressed: it asks at once, and at every tick again.
+    board.evaluate("window.pressedAt = performance.now()")
+    board.keyboard.press("Shift")
+    board.wait_for_function("() => window.polls.sent.some((t) => t >= window.pressedAt)",
+                            timeout=POLL_SECONDS * 1000)
+    refused = board.evaluate("window.polls.refused")
+    wait_for_polls(board, 3)
+    assert board.evaluate("window.polls.refused") == refused
 
 
 def test_changed_comments_are_updated_in_place(page, live_server):
@@ -225,7 +270,7 @@ def test_changed_comments_are_updated_in_place(page, live_server):
         "Beta, corrected", timeout=(POLL_SECONDS + 4) * 1000
     )
     assert comment_ids(board) == [f"comment-{i}" for i in reversed(ids)]
-    expect(board.locator(f"#comment-{ids[1]} .ago")).to_have_count(1)  # localised like the rest
+    expect(board.locator(f"#comment-{ids[1]} time.posted")).to_have_text(RELATIVE)  # like the rest
 
     change(ids[0], state="hidden")
     expect(board.locator(f"#comment-{ids[0]}")).to_contain_text(
@@ -252,7 +297,7 @@ def test_a_comment_unhidden_after_the_page_loaded_appears_in_its_place(page, liv
     expect(board.locator("#comments article.comment .content")).to_have_text(
         ["Gamma", "Beta", "Alpha"], timeout=(POLL_SECONDS + 4) * 1000
     )
-    expect(board.locator(f"#comment-{ids[1]} .ago")).to_have_count(1)  # localised like the rest
+    expect(board.locator(f"#comment-{ids[1]} time.posted")).to_have_text(RELATIVE)  # like the rest
     wait_for_polls(count_polls(board), 1)
     assert comment_ids(board) == [f"comment-{i}" for i in reversed(ids)]
     assert board.evaluate("window.mostCopies") == 1

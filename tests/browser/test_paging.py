@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import comment_ids, comment_texts
+from tests.browser.conftest import RELATIVE, comment_ids, comment_texts
 
 pytestmark = pytest.mark.browser
 
@@ -36,8 +36,9 @@ def test_load_older_twice_shows_all_120_once_in_order_and_control_disappears(pag
     # The poller still heads the list, and the empty-board message never shows.
     assert page.eval_on_selector("#comments > :first-child", "e => e.id") == "poller"
     expect(page.locator(".empty")).to_be_hidden()
-    # Loaded comments get local times like the rest.
-    expect(page.locator("#comments article.comment .ago")).to_have_count(120)
+    # Loaded comments get relative times like the rest, and do not flash as new: they are old.
+    expect(page.locator("#comments article.comment time.posted")).to_have_text([RELATIVE] * 120)
+    expect(page.locator("#comments .new")).to_have_count(0)
 
 
 def test_load_older_works_from_the_keyboard(page, live_server):

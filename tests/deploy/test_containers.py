@@ -51,7 +51,7 @@ def test_dockerfile_builds_a_slim_non_root_image_running_gunicorn():
 
 
 def test_compose_runs_postgresql_then_migrations_then_the_web_app():
-    assert set(SERVICES) == {"db", "migrate", "web", "nginx"}
+    assert set(SERVICES) == {"db", "redis", "migrate", "web", "nginx"}
     db_service = SERVICES["db"]
     assert db_service["image"].startswith("postgres:")
     volume = db_service["volumes"][0].split(":")[0]

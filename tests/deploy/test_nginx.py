@@ -1,7 +1,8 @@
 """nginx: deploy/nginx.conf agrees with the app, and serves the board in front of gunicorn (with only
-its host-specific lines changed) when nginx is installed: with HSTS and no version in `Server`, and
+its host-specific lines changed) when nginx is installed: with HSTS and no version in `Server`,
 keeping slow clients (slowloris, clients that do not read) off gunicorn's two sync workers, which
-the same clients stall when they reach gunicorn directly (the tests marked `attack`)."""
+the same clients stall when they reach gunicorn directly (the tests marked `attack`), and answering
+idle polls from its one-second cache, and nothing else."""
 
 import contextlib
 import http.client
@@ -16,11 +17,11 @@ import pytest
 from bs4 import BeautifulSoup
 
 from board.config import Config
-from harness.nginx import certificate, find_nginx, nginx
+from harness.nginx import certificate, find_nginx, loopback_site, nginx
 from harness.ports import free_ports
-from harness.raw_http import request
+from harness.raw_http import first_visit, request
 from tests.deploy.conftest import DEPLOY, ROOT, comments_in, form_of, gunicorn, post_comment
-from tests.helpers import unavailable
+from tests.helpers import board_id, unavailable
 
 NGINX_CONF = DEPLOY / "nginx.conf"
 
@@ -62,6 +63,25 @@ def test_nginx_config_hides_its_version_keeps_https_and_buffers():
     assert nginx_directives("proxy_request_buffering") == ["on"]
 
 
+def test_nginx_config_caches_only_what_the_app_marks_cacheable():
+    """The poll's location keeps what the app's Cache-Control allows and nothing else: no
+    proxy_cache_valid (which would keep unmarked answers), no ignored headers (Cache-Control,
+    Set-Cookie), no methods beyond GET and HEAD."""
+    text = re.sub(r"#.*", "", NGINX_CONF.read_text())
+    assert re.match(r"\s*proxy_cache_path\s", text), "the cache zone comes first"
+    (zone,) = nginx_directives("proxy_cache_path")
+    name = re.search(r"keys_zone=(\w+):", zone).group(1)
+    (poll,) = re.findall(r"location ~ (\S+) \{([^}]*)\}", text)
+    assert poll[0] == r"^(/b/[a-z0-9-]+)?/comments$"
+    cached = dict(line.strip().rstrip(";").split(None, 1) for line in poll[1].strip().splitlines())
+    assert cached == {"proxy_pass": "http://board_app", "proxy_cache": name,
+                      "proxy_cache_key": '"$request_uri $http_hx_request"',
+                      "proxy_cache_lock": "on", "proxy_cache_use_stale": "updating"}
+    for name in ("proxy_cache_valid", "proxy_ignore_headers", "proxy_cache_methods"):
+        assert nginx_directives(name) == [], name
+    assert text.count("proxy_cache ") == 1
+
+
 def test_nginx_config_answers_only_its_server_name():
     """A Host other than the board's reaches a default server that closes the connection (444),
     on both ports; the http->https redirect goes to server_name, never to the client's $host."""
@@ -97,23 +117,8 @@ def nginx_in_front(tmp_path, app_port):
     binary = nginx_binary()
     cert, key = certificate(tmp_path, "board.example.org")
     http_port, https_port = free_ports(2)
-    site = NGINX_CONF.read_text()
-    for old, new in {
-        "listen [::]:80;": "", "listen [::]:443 ssl;": "",
-        "listen [::]:80 default_server;": "", "listen [::]:443 ssl default_server;": "",
-        "listen 80 default_server;": f"listen 127.0.0.1:{http_port} default_server;",
-        "listen 443 ssl default_server;": f"listen 127.0.0.1:{https_port} ssl default_server;",
-        "listen 80;": f"listen 127.0.0.1:{http_port};",
-        "listen 443 ssl;": f"listen 127.0.0.1:{https_port} ssl;",
-        "127.0.0.1:8000": f"127.0.0.1:{app_port}",
-        "/srv/board/app/static/": f"{ROOT / 'static'}/",
-        "/etc/letsencrypt/live/board.example.org/fullchain.pem": str(cert),
-        "/etc/letsencrypt/live/board.example.org/privkey.pem": str(key),
-        "/var/log/nginx/board.access.log": str(tmp_path / "access.log"),
-        "/var/log/nginx/board.error.log": str(tmp_path / "error.log"),
-    }.items():
-        assert old in site or "default_server" in old, old  # (so the tests run on older sites)
-        site = site.replace(old, new)
+    site = loopback_site(NGINX_CONF.read_text(), tmp_path, http_port, https_port, app_port,
+                         cert, key, ROOT / "static")
     server = nginx(binary, tmp_path, site, https_port)
     server.http_port = http_port
     server.context = ssl.create_default_context(cafile=str(cert))
@@ -178,7 +183,9 @@ def seed_large_board(url, count=100):
 
     app = create_app("testing", {"DATABASE_URL": url})
     with app.app_context():
-        db.session.add_all(models.Comment(author="Big", content="\U0001F600" * CONTENT_MAX)
+        board = board_id()
+        db.session.add_all(models.Comment(author="Big", content="\U0001F600" * CONTENT_MAX,
+                                          board_id=board)
                            for _ in range(count))
         db.session.commit()
         db.engine.dispose()
@@ -320,3 +327,110 @@ def test_nginx_closes_the_connection_for_another_host_and_redirects_to_its_own(s
     assert upper.status == 301 and upper.headers["Location"] == "https://board.example.org/x?y=1"
     assert page.status == 200
     assert "evil" not in app_server.log  # never passed on to the app
+
+
+# --- The poll cache: idle polls answered by nginx, everything else by the app --------------------
+
+BROWSER = {"Host": "board.example.org", "Referer": "https://board.example.org/"}
+# nginx counts max-age in whole seconds (an answer stored during second S would be kept until
+# S + 2 begins): the app says when its second ends (X-Accel-Expires), so an idle answer is kept
+# at most 1 s (a new comment waits that long at most, plus a poll's time).
+HELD_AT_MOST = 1.0
+
+
+@pytest.fixture
+def proxied(sqlite_url, tmp_path):
+    """One gunicorn worker behind deploy/nginx.conf, set as the deploy sets it behind nginx
+    (BOARD_POLL_FRESH_SECONDS=0: nginx's cache is the only wait): (app server, nginx)."""
+    settings = {"DATABASE_URL": sqlite_url, "WEB_CONCURRENCY": "1", "BOARD_TRUSTED_PROXIES": "1",
+                "BOARD_POLL_FRESH_SECONDS": "0"}
+    with gunicorn(tmp_path, **settings) as app_server:
+        with nginx_in_front(tmp_path, app_server.port) as proxy:
+            yield app_server, proxy
+
+
+class Tab:
+    """An open board through nginx: its session, its poller's URL, its requests."""
+
+    def __init__(self, proxy):
+        self.proxy = proxy
+        self.visit = first_visit(proxy.port, BROWSER, proxy.context)
+        poller = BeautifulSoup(self.visit.page.text, "html.parser").find(id="poller")
+        self.url = poller["data-hx-get"]
+
+    def poll(self, htmx=True):
+        headers = BROWSER | {"Cookie": self.visit.cookie} | ({"HX-Request": "true"} if htmx else {})
+        return request(self.proxy.port, "GET", self.url, headers=headers,
+                       context=self.proxy.context)
+
+    def post(self, content):
+        """An htmx post: (status, the new comment's id)."""
+        body = f"csrf_token={self.visit.token}&author=&content={content}"
+        answer = request(self.proxy.port, "POST", "/comments", body=body, context=self.proxy.context,
+                         headers=BROWSER | {"Cookie": self.visit.cookie, "HX-Request": "true",
+                                            "Content-Type": "application/x-www-form-urlencoded"})
+        found = re.search(r'id="comment-(\d+)"', answer.text)
+        return answer.status, found and int(found.group(1))
+
+
+def reached_app(app_server, method, url):
+    """How many `method url` requests gunicorn logged (nginx asks it over HTTP/1.0); gunicorn
+    logs a request just after answering it, so give it a moment first."""
+    time.sleep(0.3)
+    return app_server.log.count(f'"{method} {url} HTTP/1.0"')
+
+
+def test_nginx_answers_the_second_idle_poll_from_its_cache(proxied):
+    app_server, proxy = proxied
+    tab, other = Tab(proxy), Tab(proxy)
+    # At the start of a second: the answer is kept until the second ends (X-Accel-Expires).
+    time.sleep(1 - time.time() % 1)
+    answers = [tab.poll(), tab.poll(), other.poll()]
+
+    assert tab.url == other.url
+    assert [answer.status for answer in answers] == [204, 204, 204]
+    assert answers[0].headers["Cache-Control"] == "public, max-age=1"
+    assert not any(answer.headers.get_all("Set-Cookie") for answer in answers)
+    assert reached_app(app_server, "GET", tab.url) == 1  # within the second: all from the cache
+    # Without HX-Request the same URL is another request (a redirect to the page): not that answer.
+    plain = tab.poll(htmx=False)
+    assert plain.status == 303
+    assert reached_app(app_server, "GET", tab.url) == 2
+
+
+def test_nginx_never_caches_a_poll_with_news_nor_a_post(proxied):
+    app_server, proxy = proxied
+    tab = Tab(proxy)
+    posts = [tab.post("First"), tab.post("Second")]
+    news = [tab.poll(), tab.poll()]
+
+    assert [status for status, _ in posts] == [201, 201]
+    assert reached_app(app_server, "POST", "/comments") == 2
+    for answer in news:
+        assert answer.status == 200
+        assert "public" not in answer.headers.get("Cache-Control", "")
+        assert all(f'id="comment-{id_}"' in answer.text for _, id_ in posts)
+    assert reached_app(app_server, "GET", tab.url) == 2
+
+
+def test_a_new_comment_shows_in_a_poll_within_a_second_of_its_post(proxied):
+    """An idle answer is cached; a post comes; polling the same URL brings the comment once the
+    cached answer expires, HELD_AT_MOST after the post at most."""
+    app_server, proxy = proxied
+    tab = Tab(proxy)
+    time.sleep(1 - time.time() % 1)  # kept from the start of a second: the longest it can be
+    assert tab.poll().status == 204  # now cached
+    status, comment = tab.post("Here")
+    posted = time.monotonic()
+    statuses = []
+    while time.monotonic() - posted < HELD_AT_MOST + 3:
+        answer = tab.poll()
+        statuses.append(answer.status)
+        if f'id="comment-{comment}"' in answer.text:
+            break
+        time.sleep(0.05)
+    waited = time.monotonic() - posted
+
+    assert status == 201 and statuses[-1] == 200, statuses
+    assert set(statuses[:-1]) <= {204}, statuses
+    assert waited < HELD_AT_MOST + 0.5, (waited, statuses)
