@@ -29,7 +29,7 @@ from .databases import Databases
 from .endpoints import EXTRA, NAMES
 from .load import ROOT, wrk_available
 from .plans import count_post, measure
-from .report import DIALECT_NAMES, machine, ms
+from .report import DIALECT_NAMES, machine, ms, publish
 from .run import Bench, log
 from .seed import seed, slugs
 
@@ -246,16 +246,6 @@ def render(run):
     ])
 
 
-def write_docs(path, generated):
-    text = open(path).read()
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + generated + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + generated + "\n"
-    open(path, "w").write(text)
-
-
 def main(argv=None):
     args = parse(argv)
     if not wrk_available():
@@ -292,11 +282,7 @@ def main(argv=None):
     }
     (results_dir / "results.json").write_text(json.dumps(run, indent=1, default=str))
     generated = render(run)
-    (results_dir / "many.md").write_text(generated + "\n")
-    if args.docs != "-":
-        write_docs(args.docs, generated)
-        log(f"wrote {args.docs}")
-    print(generated)
+    publish(generated, results_dir, "many.md", args.docs, (BEGIN, END))
     log(f"done in {run['minutes']:.1f} minutes")
 
 

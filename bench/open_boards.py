@@ -68,7 +68,7 @@ from harness.process import clean_env
 
 from .cpu import TICK, descendants, machine_busy, processes, wait_for_idle, wait_for_quiet
 from .databases import Databases
-from .report import DIALECT_NAMES, machine
+from .report import DIALECT_NAMES, machine, publish
 from .run import limiter_env, log
 from .seed import seed, slugs
 
@@ -631,16 +631,6 @@ def render(run):
     ])
 
 
-def write_docs(path, generated):
-    text = Path(path).read_text()
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + generated + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + generated + "\n"
-    Path(path).write_text(text)
-
-
 def measure_all(args, argv, results_dir):
     """Every database's levels; the run's figures (also bench.run's, with --open-boards)."""
     started = datetime.now(timezone.utc)
@@ -681,11 +671,7 @@ def main(argv=None):
     results_dir.mkdir(parents=True)
     run = measure_all(args, argv, results_dir)
     generated = render(run)
-    (results_dir / "open_boards.md").write_text(generated + "\n")
-    if args.docs != "-":
-        write_docs(args.docs, generated)
-        log(f"wrote {args.docs}")
-    print(generated)
+    publish(generated, results_dir, "open_boards.md", args.docs, (BEGIN, END))
     log(f"done in {run['minutes']:.1f} minutes")
 
 

@@ -299,17 +299,28 @@ def render(run):
     return "\n".join(parts)
 
 
-def write_docs(path, generated):
-    """Replace the generated block in `path`, keeping everything written around it."""
+def write_docs(path, generated, markers=(BEGIN, END)):
+    """Replace the generated block between `markers` in `path`, keeping everything written
+    around it (or add the block at the end)."""
+    begin, end = markers
     path = Path(path)
     text = path.read_text() if path.exists() else ""
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1]
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        tail = rest.split(end, 1)[1]
         text = head + generated + tail
     else:
-        text = (text or "# Benchmarks\n\n") + "\n" + generated + "\n"
+        text = (text or "# Benchmarks\n\n").rstrip("\n") + "\n\n" + generated + "\n"
     path.write_text(text)
+
+
+def publish(generated, results_dir, filename, docs, markers=(BEGIN, END)):
+    """A finished run's report: into its results folder, into `docs` between its markers (unless
+    `docs` is "-"), and on standard output."""
+    (results_dir / filename).write_text(generated + "\n")
+    if docs != "-":
+        write_docs(docs, generated, markers)
+    print(generated)
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ from .cpu import Meter, wait_for_idle, wait_for_quiet
 from .databases import Databases
 from .endpoints import NAMES, board_endpoints, describe, page_shape, probe
 from .load import ROOT, gunicorn, wrk, wrk_available
-from .report import render, write_docs
+from .report import publish, render
 from .seed import seed
 
 def parse(argv):
@@ -334,11 +334,7 @@ def main(argv=None):
     }
     (results_dir / "results.json").write_text(json.dumps(run, indent=2, default=str))
     generated = render(run)
-    (results_dir / "benchmarks.md").write_text(generated + "\n")
-    if args.docs != "-":
-        write_docs(args.docs, generated)
-        log(f"wrote {args.docs}")
-    print(generated)
+    publish(generated, results_dir, "benchmarks.md", args.docs)
     log(f"done in {run['minutes']:.1f} minutes")
 
 

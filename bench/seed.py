@@ -48,7 +48,6 @@ benchmark (bench/many.py).
 
 import io
 import random
-import sys
 import time
 from datetime import datetime, timedelta, timezone
 

@@ -18,7 +18,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from flask import current_app, g, has_request_context, request
-from flask_babel import Babel, Domain, get_domain, get_locale, lazy_gettext, refresh
+from flask_babel import Babel, Domain, _get_current_context, get_locale, lazy_gettext, refresh
 
 from .rules import LANGUAGES, RIGHT_TO_LEFT
 
@@ -29,14 +29,26 @@ babel = Babel()
 
 class Catalogs(Domain):
     """Flask-Babel's message domain, read from board/translations/<code>/LC_MESSAGES/messages.po
-    and compiled in memory once per worker and language (English is the source: no catalog)."""
+    and compiled in memory once per worker and language (English is the source: no catalog).
+
+    A request looks its catalog up once: it is kept in the context where Flask-Babel keeps a
+    context's translations (`babel_translations`, which its refresh() and force_locale() reset),
+    not looked up again for each of a page's words through Flask-Babel's context proxies."""
 
     def __init__(self):
         super().__init__(translation_directories=[str(CATALOGS)])
         self.compiled, self.lock = {}, threading.Lock()
 
     def get_translations(self):
-        code = str(get_locale() or "en")
+        context = _get_current_context()
+        found = getattr(context, "babel_translations", None)
+        if found is None:
+            found = self.catalog(str(get_locale() or "en"))
+            if context is not None:
+                context.babel_translations = found
+        return found
+
+    def catalog(self, code):
         found = self.compiled.get(code)
         if found is None:
             with self.lock:
@@ -45,16 +57,24 @@ class Catalogs(Domain):
 
 
 def compile_catalog(code):
-    """The translations of language `code` from its .po file (fuzzy entries left out)."""
+    """The translations of language `code` from its .po file (fuzzy entries left out), marked
+    with their code."""
     source = CATALOGS / code / "LC_MESSAGES" / "messages.po"
     if code == "en" or not source.is_file():
-        return NullTranslations()
-    with source.open("rb") as po:
-        catalog = read_po(po, locale=code)
-    compiled = io.BytesIO()
-    write_mo(compiled, catalog)
-    compiled.seek(0)
-    return Translations(compiled)
+        translations = NullTranslations()
+    else:
+        with source.open("rb") as po:
+            catalog = read_po(po, locale=code)
+        compiled = io.BytesIO()
+        write_mo(compiled, catalog)
+        compiled.seek(0)
+        translations = Translations(compiled)
+    translations.board_language = code
+    return translations
+
+
+def translations():
+    return babel.domain_instance.get_translations()
 
 
 def chosen():
@@ -83,7 +103,7 @@ def board_known():
 
 def current():
     """The response's language as a code of rules.LANGUAGES ("pt_BR")."""
-    return str(get_locale() or "en")
+    return translations().board_language
 
 
 def tag(code=None):
@@ -168,7 +188,7 @@ def plural_forms(singular, plural):
 
 def _raw_ngettext(singular, plural, number):
     """ngettext's text for `number`, its %(num)d left in (board.js puts the number in)."""
-    return get_domain().get_translations().ungettext(singular, plural, number)
+    return translations().ungettext(singular, plural, number)
 
 
 def vary(response):
@@ -183,6 +203,14 @@ def init_app(app):
     babel.init_app(app, locale_selector=chosen)
     if not isinstance(babel.__dict__.get("domain_instance"), Catalogs):
         babel.domain_instance = Catalogs()  # one per process, whatever the number of apps
+    # The templates' words, straight from the request's catalog (Flask-Babel's own callables go
+    # through get_domain() first, for every word).
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: translations().ugettext(s),
+        ngettext=lambda s, p, n: translations().ungettext(s, p, n),
+        pgettext=lambda c, s: translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
+        newstyle=True)
     app.after_request(vary)
     app.add_template_global(current, "language")
     app.add_template_global(tag, "language_tag")
