@@ -132,10 +132,15 @@ def board_threads(slug):
             .where(TABLE.c.board_id == board_id(slug), BOARDS.c.slug == slug))
 
 
+# Built once: a kept page or an idle poll costs this one statement, and building it each time
+# cost about as much as running it (docs/benchmarks.md).
+BOARD_BY_SLUG = sa.select(*BOARD_FIELDS).where(BOARDS.c.slug == sa.bindparam("slug"))
+
+
 def board_alone(slug):
     """The board `slug`, or None when there is none: what a page reads when it has no thread
     to read it with."""
-    row = db.session.execute(sa.select(*BOARD_FIELDS).where(BOARDS.c.slug == slug)).first()
+    row = db.session.execute(BOARD_BY_SLUG, {"slug": slug}).first()
     return None if row is None else Unsaved(**row._mapping)
 
 
