@@ -132,8 +132,8 @@ def board_threads(slug):
             .where(TABLE.c.board_id == board_id(slug), BOARDS.c.slug == slug))
 
 
-# Built once: a kept page or an idle poll costs this one statement, and building it each time
-# cost about as much as running it (docs/benchmarks.md).
+# Built once: a kept page (the board, an older page) costs this one statement, and building it
+# each time cost about as much as running it (docs/benchmarks.md).
 BOARD_BY_SLUG = sa.select(*BOARD_FIELDS).where(BOARDS.c.slug == sa.bindparam("slug"))
 
 
