@@ -19,18 +19,16 @@ docs/benchmarks.md between the `many:begin` and `many:end` markers.
 import argparse
 import json
 import shlex
-import signal
 import statistics
 import sys
 import time
-from datetime import datetime, timezone
 
 from .databases import Databases
 from .endpoints import EXTRA, NAMES
-from .load import ROOT, wrk_available
+from .load import wrk_available
 from .plans import count_post, measure
 from .report import DIALECT_NAMES, machine, ms, publish
-from .run import Bench, log
+from .run import Bench, log, start_run
 from .seed import seed, slugs
 
 ENDPOINTS = {
@@ -250,10 +248,7 @@ def main(argv=None):
     args = parse(argv)
     if not wrk_available():
         sys.exit("bench: wrk is not installed (apt-get install wrk)")
-    signal.signal(signal.SIGTERM, lambda signum, frame: (_ for _ in ()).throw(SystemExit(128 + signum)))
-    started = datetime.now(timezone.utc)
-    results_dir = ROOT / "bench" / "results" / (started.strftime("%Y%m%dT%H%M%SZ") + "-many")
-    results_dir.mkdir(parents=True)
+    started, results_dir = start_run("-many")
     began = time.monotonic()
     log(f"results and gunicorn logs in {results_dir}")
     with Databases() as databases:

@@ -52,7 +52,6 @@ import random
 import re
 import secrets
 import shlex
-import signal
 import ssl
 import sys
 import tempfile
@@ -69,7 +68,7 @@ from harness.process import clean_env
 from .cpu import TICK, descendants, machine_busy, processes, wait_for_idle, wait_for_quiet
 from .databases import Databases
 from .report import DIALECT_NAMES, machine, publish
-from .run import limiter_env, log
+from .run import limiter_env, log, start_run
 from .seed import seed, slugs
 
 HOST = "board.example.org"
@@ -665,10 +664,7 @@ def main(argv=None):
     args = parse(argv)
     if not find_nginx():
         sys.exit("bench: nginx is not installed (apt-get install nginx)")
-    signal.signal(signal.SIGTERM, lambda signum, frame: (_ for _ in ()).throw(SystemExit(128 + signum)))
-    now = datetime.now(timezone.utc)
-    results_dir = ROOT / "bench" / "results" / (now.strftime("%Y%m%dT%H%M%SZ") + "-open-boards")
-    results_dir.mkdir(parents=True)
+    _, results_dir = start_run("-open-boards")
     run = measure_all(args, argv, results_dir)
     generated = render(run)
     publish(generated, results_dir, "open_boards.md", args.docs, (BEGIN, END))

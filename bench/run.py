@@ -285,6 +285,17 @@ def stop_on_sigterm(signum, frame):
     raise SystemExit(128 + signum)
 
 
+def start_run(suffix=""):
+    """A run's start, for bench.run, bench.many and bench.open_boards: SIGTERM ends it as Ctrl+C
+    would (the servers are stopped), and its results go to a new folder,
+    bench/results/<UTC time><suffix>. Returns (the start time, the folder)."""
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
+    started = datetime.now(timezone.utc)
+    results_dir = ROOT / "bench" / "results" / (started.strftime("%Y%m%dT%H%M%SZ") + suffix)
+    results_dir.mkdir(parents=True)
+    return started, results_dir
+
+
 def main(argv=None):
     args = parse(argv)
     if not wrk_available():
@@ -293,10 +304,7 @@ def main(argv=None):
 
     if args.open_boards and not open_boards.find_nginx():
         sys.exit("bench: nginx is not installed (apt-get install nginx), or pass --open-boards ''")
-    signal.signal(signal.SIGTERM, stop_on_sigterm)
-    started = datetime.now(timezone.utc)
-    results_dir = ROOT / "bench" / "results" / started.strftime("%Y%m%dT%H%M%SZ")
-    results_dir.mkdir(parents=True)
+    started, results_dir = start_run()
     began = time.monotonic()
     log(f"results and gunicorn logs in {results_dir}")
     with Databases() as databases:
