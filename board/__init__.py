@@ -5,7 +5,7 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import event
 
-from . import doctor, errors, languages, security, templating
+from . import doctor, errors, languages, security, sessions, templating
 from .config import ROOT, check_driver_installed, config_class, database_uri, engine_options
 from .extensions import csrf, db, migrate
 from .forms import CommentIdConverter, StrictRequest
@@ -20,6 +20,7 @@ def create_app(config_name=None, overrides=None):
         static_folder=str(ROOT / "static"),
     )
     app.request_class = StrictRequest
+    app.session_interface = sessions.LazySessionInterface()
     settings = config_class(config_name)
     app.config.from_object(settings)
     app.config.from_mapping(overrides or {})
