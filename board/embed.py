@@ -11,7 +11,6 @@ from flask import Blueprint, abort, current_app, g, request
 
 from . import boards, preferences, views
 from .extensions import csrf
-from .forms import CommentForm
 from .models import Refused
 
 bp = Blueprint("embed", __name__)
@@ -48,7 +47,7 @@ def page():
     # The embedding site's theme (static/embed.js: its container's data-theme), light or dark;
     # anything else is ignored and the reader's system decides.
     g.theme = preferences.valid_theme(request.args.get("theme"))
-    return views.board_page(views.new_form(CommentForm))
+    return views.board_page()
 
 
 # --- Posting from a browser that keeps the board's cookies out of the iframe ----------------

@@ -8,21 +8,30 @@ person's own comments only (_you.html, _own_actions.html), so no one ever sees a
 controls, and an edit or a hide is never served from an older copy."""
 
 import re
+import secrets
 import threading
 from collections import OrderedDict
 from typing import NamedTuple
 
-from flask import current_app, render_template
-from markupsafe import Markup
+from flask import current_app, g, render_template, session
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup, escape
 
-from . import authors, languages, reads
+from . import authors, languages, preferences, reads, screening
+from .forms import CommentForm
+from .rules import normalise
 
 # Where the per-person parts of a shared comment go: <!--you:ID--> and <!--own:ID-->.
 MARKER = re.compile(r"<!--(you|own):(\d+)-->")
 PARTS = {"you": "_you.html", "own": "_own_actions.html"}
-# Per worker. A comment's HTML is about 1 KB, a page of threads about 100 KB.
+# Per worker. A comment's HTML is about 1 KB, a page of threads about 100 KB, a page's shell 15 KB.
 COMMENTS_KEPT = 5000
 PAGES_KEPT = 128
+SHELLS_KEPT = 128
+# Where a page's shell leaves a value for each request to fill in: a name between this process's
+# random word and a dash, which no text of the page can contain by chance.
+SLOT = f"slot{secrets.token_hex(8)}"
+SLOTS = re.compile(SLOT + r"-(\w+)-")
 
 
 class Kept:
@@ -122,3 +131,48 @@ def board_listing(board, before, limit):
         if page.board is not None and page.board.id is not None:
             pages.put((*key, page.board), found)
     return found
+
+
+def slot(name):
+    return f"{SLOT}-{name}-"
+
+
+class Shell(NamedTuple):
+    """A page rendered for nobody in particular: text between slots, and the slots' names."""
+    texts: tuple
+    names: tuple
+
+    def fill(self, values):
+        pieces = [self.texts[0]]
+        for name, text in zip(self.names, self.texts[1:]):
+            pieces += (values[name], text)
+        return "".join(pieces)
+
+
+def board_shell(page, listing, before, limit, held):
+    """The board's page (board.html) with a new comment form, the page almost everyone gets, from
+    a shell rendered once per worker for the board's version (its row), the page, the language,
+    the theme and the embedding site, whose slots take this request's own values: its CSRF token,
+    the form's remembered name and time stamp, its path, the server's time and the list as this
+    person sees it. None when the page has more than that (comments held for this person, a
+    message to flash) or the board no row yet: it is rendered."""
+    if held or page.board is None or page.board.id is None or session.get("_flashes"):
+        return None
+    shells = kept("board_shells", SHELLS_KEPT)
+    key = (page.board, before, limit, languages.current(), preferences.theme(),
+           g.get("embed_origin"))
+    shell = shells.get(key)
+    if shell is None:
+        pieces = SLOTS.split(render_template(
+            "board.html", form=CommentForm(formdata=None, author=slot("author")), page=page,
+            before=before, preview=None, held=[], listing=Markup(slot("listing")),
+            csrf_token=lambda: slot("csrf"), form_stamp=lambda: slot("stamp"),
+            return_path=lambda: slot("path"), server_time=lambda: slot("time"),
+            get_flashed_messages=lambda **_: []))
+        shell = Shell(tuple(pieces[0::2]), tuple(pieces[1::2]))
+        shells.put(key, shell)
+    g.shell = shell  # tests: which requests a shell answered
+    return shell.fill({
+        "csrf": escape(generate_csrf()), "author": escape(normalise(authors.remembered_name()) or ""),
+        "stamp": escape(screening.form_stamp()), "path": escape(preferences.here()),
+        "time": current_app.jinja_env.globals["server_time"](), "listing": listing.for_person()})

@@ -110,6 +110,6 @@ def init_app(app):
     app.add_template_filter(as_html)
     app.add_template_filter(avatar)
     # Looked up at call time: tests replace models.clock.
-    app.add_template_global(lambda: models.clock(), "server_now")
+    app.add_template_global(lambda: iso_utc(models.clock()), "server_time")
     app.add_template_filter(replies)
     app.url_defaults(version_static_urls)

@@ -93,16 +93,20 @@ REFERRER_NEEDED = _l("Your browser did not say which page this post came from (a
                      "it for this site and post again.")
 
 
-def board_page(form, status=200, preview=None):
+def board_page(form=None, status=200, preview=None):
+    """The board's page with `form` as it was sent back, or (None) with a new comment form."""
     args = listing_args(request.args, _l("The board page"))
     authors.key_hash()  # made with the form, so tabs opened from it post under one key
     page, listing = fragments.board_listing(show_board(reads.board_alone(g.board.slug)),
                                             args.before, args.limit)
     held = authors.held_here()
+    held = reads.held(held, page.board.id) if held and page.board.id else []
+    if form is None:
+        if (html := fragments.board_shell(page, listing, args.before, args.limit, held)):
+            return html, status
+        form = new_form(CommentForm)
     return render_template("board.html", form=form, page=page, listing=listing.for_person(),
-                           before=args.before, preview=preview,
-                           held=reads.held(held, page.board.id) if held and page.board.id else []
-                           ), status
+                           before=args.before, preview=preview, held=held), status
 
 
 def reply_page(parent, form, status=200, preview=None):
@@ -121,7 +125,7 @@ def index():
     if request.path != url_for(".index"):
         # /b/<the default board's slug>: the default board has one address, /.
         return redirect(url_for(".index", **request.args), 308)
-    return board_page(new_form(CommentForm))
+    return board_page()
 
 
 @limiter.request_filter

@@ -3,9 +3,11 @@ another person's controls. Two apps on one database stand in for two workers: ea
 pages, and learns of the other's writes from the board's row."""
 
 import pytest
+from flask import g, render_template, request as flask_request, session
 
-from board import boards, models, transfer
+from board import authors, boards, fragments, models, reads, screening, transfer, views
 from board.extensions import db
+from board.forms import CommentForm, listing_args
 from tests.helpers import HTMX, post, soup
 
 
@@ -106,3 +108,93 @@ def test_html_rendered_again_shows_at_once(workers):
         transfer.rerender()
     shown = str(soup(reader.get("/")).select_one(f"#comment-{comment}"))
     assert "<em>Emphasis</em>" in shown and "old rendering" not in shown
+
+
+# --- The page's shell: rendered once, filled per request (fragments.board_page) -------------
+
+def rendered_both_ways(app, path, name=None, **request):
+    """Board page `path` as the shell gives it (twice: made, then reused) and as board.html
+    renders it for the same request, with the form's stamp held still."""
+    with app.test_request_context(path, **request):
+        app.preprocess_request()
+        if name is not None:
+            session[authors.NAME_KEY] = name
+        args = listing_args(flask_request.args)
+        page, listing = fragments.board_listing(
+            views.show_board(reads.board_alone(g.board.slug)), args.before, args.limit)
+        direct = render_template("board.html", form=views.new_form(CommentForm), page=page,
+                                 before=args.before, listing=listing.for_person(), preview=None,
+                                 held=[])
+        made = fragments.board_shell(page, listing, args.before, args.limit, [])
+        reused = fragments.board_shell(page, listing, args.before, args.limit, [])
+        return direct, made, reused
+
+
+@pytest.mark.one_database
+@pytest.mark.parametrize("path, sent", [
+    ("/", {}),
+    ("/?before=3&utm=x", {}),
+    ("/b/garden", {"headers": {"Accept-Language": "fr"}}),
+    ("/", {"headers": {"Cookie": "theme=dark"}}),
+], ids=["newest", "older", "another board in French", "dark theme"])
+def test_a_shell_filled_in_is_the_page_rendered_for_that_request(app, clock, monkeypatch,
+                                                                    path, sent):
+    monkeypatch.setattr(screening, "form_stamp", lambda: "stamp&<now>")
+    client = app.test_client()
+    post(client, "Ann's words", author="Ann")
+    with app.app_context():
+        boards.create("garden", "Garden")
+        models.add("Bob", "Bob's words", slug="garden")
+    for name in (None, "", " <b>\"Ann\" & 'co'</b>\r\n"):
+        direct, made, reused = rendered_both_ways(app, path, name=name, **sent)
+        assert made == direct and reused == direct
+
+
+@pytest.mark.one_database
+def test_each_person_gets_their_own_name_token_stamp_and_time_in_a_shared_shell(app, clock):
+    ann, bob = app.test_client(), app.test_client()
+    post(ann, "Ann's words", author="Ann")
+    post(bob, "Bob's words", author="Bob <3")
+    shells = app.extensions["board_shells"].entries
+    kept_before = len(shells)
+    pages = {}
+    for client in (ann, bob, ann):
+        clock.advance(seconds=1)
+        pages.setdefault(client, []).append(soup(client.get("/")))
+    assert len(shells) == kept_before + 1  # one shell made, for the board as it is now
+    name = lambda page: page.select_one("#comment-form input[name=author]")["value"]
+    token = lambda page: page.select_one("#comment-form input[name=csrf_token]")["value"]
+    assert [name(page) for page in pages[ann]] == ["Ann", "Ann"]
+    assert name(pages[bob][0]) == "Bob <3"
+    assert token(pages[ann][0]) != token(pages[bob][0])
+    assert {token(pages[bob][0])} == {field["value"] for field in
+                                      pages[bob][0].select("input[name=csrf_token]")} | {
+        pages[bob][0].select_one("meta[name=csrf-token]")["content"]}
+    times = [page.select_one("meta[name=server-time]")["content"] for page in pages[ann]]
+    assert times[0] != times[1]
+    stamps = [page.select_one("input[name=started]")["value"] for page in (*pages[ann], *pages[bob])]
+    assert len(set(stamps)) >= 2 and not any(fragments.SLOT in str(page) for page in
+                                             (*pages[ann], *pages[bob]))
+    # Each token is the one its own session accepts.
+    answer = bob.post("/comments", data={"content": "Bob again",
+                                         "csrf_token": token(pages[bob][0])})
+    assert answer.status_code == 303
+
+
+@pytest.mark.one_database
+def test_a_flashed_message_a_theme_and_a_held_comment_each_show_on_the_next_page(app_factory):
+    app = app_factory(BOARD_MODERATION="all")
+    client = app.test_client()
+    client.get("/")  # the shell is made before any of them
+    with client.session_transaction() as session_:
+        session_["_flashes"] = [("message", "Subscribed: check your inbox")]
+    page = soup(client.get("/"))
+    assert [p.get_text() for p in page.select("p.flash")] == ["Subscribed: check your inbox"]
+    assert soup(client.get("/")).select("p.flash") == []
+    client.set_cookie("theme", "dark")
+    assert soup(client.get("/")).html.get("data-theme") == "dark"
+    client.set_cookie("theme", "light")
+    assert soup(client.get("/")).html.get("data-theme") == "light"
+    post(client, "Mine, to be approved")
+    page = soup(client.get("/"))
+    assert "Mine, to be approved" in page.select_one(".awaiting-list").get_text()
