@@ -113,6 +113,12 @@ def comment_html(comment):
     return html
 
 
+def poll_html(poll):
+    """A poll's answer (_poll.html) for nobody in particular, the same for every tab that asks:
+    the per-person parts stay as markers, which board.js fills from the comment it shows."""
+    return Markup(render_template("_poll.html", poll=poll, shared=True))
+
+
 def board_listing(board, before, limit):
     """A page of `board`'s threads (reads.page_before) without its rows, and its list
     (_comments.html) as a Shared, whose for_person() gives it as this person sees it. `board` is

@@ -1,5 +1,5 @@
-"""The reader's language. Which one a response is in: the reader's own choice (the switcher's
-cookie), else the board's language, else BOARD_LANGUAGE, else the best of the reader's
+"""The reader's language. Which one a response is in: for a poll, the one its URL names (the
+polling page's); else the reader's own choice (the switcher's cookie), else the board's language, else BOARD_LANGUAGE, else the best of the reader's
 Accept-Language among the shipped ones (rules.LANGUAGES), else English. Flask-Babel translates
 with the catalogs in board/translations and writes dates in that language; responses that depend
 on it say so (Vary: Accept-Language).
@@ -82,6 +82,10 @@ def chosen():
     request (a command), BOARD_LANGUAGE or English."""
     if not has_request_context():
         return current_app.config["BOARD_LANGUAGE"] or "en"
+    # A poll's answer is shared by every tab that asks its URL (a public cache keeps it): it is
+    # written in the language the URL names, the polling page's (_poller.html).
+    if request.endpoint == "board.list_comments" and request.args.get("lang") in LANGUAGES:
+        return request.args["lang"]
     cookie = request.cookies.get(COOKIE)
     if cookie in LANGUAGES:
         return cookie

@@ -77,6 +77,14 @@ class LazySessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie sessions, unchanged but for when the cookie is read. Sessions here
     are never permanent, so a session left unread has nothing to save."""
 
+    def get_signing_serializer(self, app):
+        # Flask builds a new one for every request; it depends only on the keys.
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        serializers = app.extensions.setdefault("board_session_serializers", {})
+        if keys not in serializers:
+            serializers[keys] = super().get_signing_serializer(app)
+        return serializers[keys]
+
     def open_session(self, app, request):
         if not app.secret_key:
             return None

@@ -150,23 +150,26 @@ def list_comments():
             body, status = render_error(
                 409, _("This board has fallen too far behind: reload the page."))
             return body, status, {"HX-Refresh": "true"}
+        # The same answer for every tab that asks this URL (all the board's tabs that were up
+        # to date, in one language): a shared cache (nginx, deploy/nginx.conf) may answer them
+        # for a second. So news is written for nobody in particular (fragments.poll_html): the
+        # person's own parts ("you", Edit and Delete) are left as markers, and board.js keeps
+        # the page's own. nginx keeps an answer while the second it stores as its expiry lasts,
+        # and counts max-age from the start of its second, so it kept one up to two: it is told
+        # the current second instead (X-Accel-Expires, which it keeps to itself): kept to its end.
+        shared = {"Cache-Control": f"public, max-age={POLL_CACHE_SECONDS}",
+                  "X-Accel-Expires": f"@{int(time.time())}"}
         if poll.idle:
-            # The same answer for every tab of the board that is up to date (they ask the same
-            # URL): a shared cache (nginx, deploy/nginx.conf) may answer them for a second. nginx
-            # keeps an answer while the second it stores as its expiry lasts, and counts max-age
-            # from the start of its second, so it kept this up to two: it is told the current
-            # second instead (X-Accel-Expires, which it keeps to itself): kept to its end.
-            return "", 204, {"Cache-Control": f"public, max-age={IDLE_POLL_CACHE_SECONDS}",
-                             "X-Accel-Expires": f"@{int(time.time())}"}
-        return render_template("_poll.html", poll=poll)
+            return "", 204, shared
+        return fragments.poll_html(poll), shared
     page, listing = fragments.board_listing(show_board(reads.board_alone(g.board.slug)),
                                             args.before, args.limit)
     return listing.for_person()
 
 
-# How long a shared cache may answer an idle poll for the app: a new comment waits at most this
-# much longer than the poll interval.
-IDLE_POLL_CACHE_SECONDS = 1
+# How long a shared cache may answer a poll for the app: a new comment waits at most this much
+# longer than the poll interval.
+POLL_CACHE_SECONDS = 1
 
 
 FIRST_NOT_STORED = _l("You sent this text a moment ago, but it was not stored. Your text is "

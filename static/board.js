@@ -198,6 +198,22 @@
   // brings the server's own, newer copy. { comment id: { shown, copy } }
   const waiting = new Map();
 
+  // A poll's answer is the same for every reader (a shared cache may give it to all of a board's
+  // tabs): where this reader's own parts go ("you", the author's Edit and Delete) it has markers,
+  // <!--you:ID--> and <!--own:ID-->. A fresh copy takes the shown comment's own parts there.
+  const OWN_PARTS = { you: ":scope > .comment-meta > .you", own: ":scope > .comment-actions > .own-actions" };
+
+  function keepOwnParts(shown, copy) {
+    const walker = document.createTreeWalker(copy, NodeFilter.SHOW_COMMENT);
+    const markers = [];
+    while (walker.nextNode()) markers.push(walker.currentNode);
+    markers.forEach(function (marker) {
+      const part = /^(you|own):(\d+)$/.exec(marker.data);
+      const mine = part && "comment-" + part[2] === shown.id && shown.querySelector(OWN_PARTS[part[1]]);
+      if (mine) marker.replaceWith(mine.cloneNode(true));
+    });
+  }
+
   function busy(shown) { return shown.matches(".htmx-request") || shown.querySelector(".htmx-request") !== null; }
 
   function wait(shown, copy) {
@@ -215,6 +231,7 @@
       if (shown !== kept.shown) return;
       keepFocus(shown);
       recount(shown, kept.copy);
+      keepOwnParts(shown, kept.copy);
       shown.replaceWith(kept.copy);
       finish(kept.copy);
       refocusCopy();
@@ -238,6 +255,7 @@
           } else {
             first.setAttribute("data-hx-swap-oob", "true");
             keepFocus(shown);
+            keepOwnParts(shown, first);
             copy.replaceWith(first);
           }
         } else if (!shown && !document.getElementById(copy.id)) {
@@ -271,6 +289,7 @@
           copy.setAttribute("data-hx-swap-oob", "true");
           keepFocus(shown);
           recount(shown, copy);
+          keepOwnParts(shown, copy);
         } else if (!shown && thread && !copy.classList.contains("removed")) {
           countReply(thread, 1); // unhidden
           // Among the replies "Show N more replies" would load: it comes with them, in order.

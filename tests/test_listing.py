@@ -19,7 +19,9 @@ def ids_in(html):
 def poller_query(html):
     url = urlsplit(html.select_one("#poller")["data-hx-get"])
     assert url.path == "/comments"
-    return {name: int(value) for name, value in parse_qsl(url.query)}
+    query = dict(parse_qsl(url.query))
+    assert query.pop("lang") == "en"  # the page's language: a shared answer is in it
+    return {name: int(value) for name, value in query.items()}
 
 
 def poller_after(html):

@@ -128,7 +128,7 @@ def test_older_page_without_htmx_is_the_board_and_one_query(app, client, board):
 
 def poll_url(client, after):
     """The poll as the page asks for it, with its change cursor, from comment `after` on."""
-    since = client.get("/").get_data(as_text=True).split("since=", 1)[1].split('"', 1)[0]
+    since = re.search(r"since=(\d+)", client.get("/").get_data(as_text=True)).group(1)
     return f"/comments?after={after}&since={since}"
 
 

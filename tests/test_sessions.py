@@ -17,9 +17,11 @@ def decodes(app, monkeypatch):
     make = interface.get_signing_serializer
 
     def counting(app):
-        serializer = make(app)
-        loads = serializer.loads
-        serializer.loads = lambda *args, **kwargs: calls.append(1) or loads(*args, **kwargs)
+        serializer = make(app)  # one per app and keys, kept: count its calls once
+        if not getattr(serializer, "counted", False):
+            loads = serializer.loads
+            serializer.loads = lambda *args, **kwargs: calls.append(1) or loads(*args, **kwargs)
+            serializer.counted = True
         return serializer
 
     monkeypatch.setattr(interface, "get_signing_serializer", counting)

@@ -69,6 +69,9 @@ def test_a_poll_that_brings_a_fresh_copy_of_a_comment_keeps_focus_on_it(page, li
                       edited=models.clock())
     expect(board.locator(f"#comment-{mine} .content")).to_have_text("After", timeout=20_000)
     expect(edit).to_be_focused()
+    # The poll's copy is everyone's (a shared cache may hand it out): the page keeps its own parts.
+    expect(board.locator(f"#comment-{mine} .you")).to_have_text("you")
+    expect(board.locator(f"#comment-{mine} .own-actions a")).to_have_count(2)
 
 
 @pytest.mark.parametrize("off_by", [timedelta(minutes=20), -timedelta(minutes=20)],

@@ -153,7 +153,7 @@ def test_a_comment_posted_through_one_server_arrives_on_a_board_served_by_the_ot
         page = request(b.port, "GET", "/")
         poll = re.search(r'id="poller"[^>]*data-hx-get="([^"]+)"', page.text).group(1)
         poll = poll.replace("&amp;", "&")
-        assert re.fullmatch(r"/comments\?after=\d+&since=\d+", poll), poll
+        assert re.fullmatch(r"/comments\?after=\d+&since=\d+&lang=en", poll), poll
         assert request(b.port, "GET", poll, headers={"HX-Request": "true"}).status == 204
 
         assert post(a.port, first_visit(a.port), "Posted through a").status == 201
