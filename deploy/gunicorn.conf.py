@@ -26,9 +26,11 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT") or 30)
 # On SIGTERM (systemctl stop, docker stop) workers finish the request in hand, for up to this
 # long; compose.yaml gives containers stop_grace_period: 30s to match.
 graceful_timeout = 20
-# Recycle workers now and then, so a slow leak cannot grow without bound.
-max_requests = 2000
-max_requests_jitter = 200
+# Recycle workers now and then, so a slow leak cannot grow without bound. Not too often: a new
+# worker starts with nothing kept (rendered pages, board versions, its database connection),
+# and open tabs' polls reach 2,000 requests in seconds (docs/benchmarks.md, "Many open boards").
+max_requests = 20000
+max_requests_jitter = 2000
 
 # Logs to stdout/stderr: journald or docker collects them. The access line ends with the
 # request id the app returns in X-Request-ID (nginx's $request_id when the proxy is trusted),
