@@ -7,7 +7,7 @@ it, while a writer posts new comments; how long polls take and how soon the tabs
 
 For each database: a fresh database seeded with `--boards` boards of `--comments` comments each
 (bench.seed, the boards interleaved in time), gunicorn with deploy/gunicorn.conf.py (production
-config, `--workers` sync workers, the app told it is behind one proxy, BOARD_POLL_FRESH_SECONDS=0
+config, `--workers` sync workers (its default), the app told it is behind one proxy, BOARD_POLL_FRESH_SECONDS=0
 as the deploy sets it behind nginx, the post limit of bench.run: on, and too high to refuse the
 writer) and nginx with deploy/nginx.conf, only its host-specific lines changed
 (harness.nginx.loopback_site: loopback ports, a self-signed certificate, files in a temporary
@@ -102,7 +102,9 @@ def parse(argv):
     parser.add_argument("--post-rate", type=float, default=1.0, help="posts a second (1)")
     parser.add_argument("--connections", type=int, default=500,
                         help="keep-alive connections the tabs share (500)")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (2)")
+    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1,
+                        help="gunicorn sync workers (deploy/gunicorn.conf.py's default: 2 x cores "
+                             "+ 1; the idle polls that reach gunicorn wait on the database)")
     parser.add_argument("--nginx-workers", type=int, default=os.cpu_count() or 1,
                         help="nginx worker processes (one per core)")
     parser.add_argument("--site", type=Path, default=ROOT / "deploy" / "nginx.conf",
@@ -244,6 +246,9 @@ class Level:
         self.rng = rng
         self.latencies, self.waits, self.statuses, self.failures = [], [], {}, {}
         self.posts = {}  # comment id: {"board", "answered", "seen": {tab: delay}}
+        # Comments a tab showed before the writer had its post's answer in hand (a poll served
+        # by another worker while the post's answer was on its way): {comment id: {tab: time}}.
+        self.early = {}
         self.post_errors, self.post_statuses = 0, {}
         self.loop_lag = []
 
@@ -321,7 +326,9 @@ class Level:
             self.request[tab] = get(url, self.cookie[tab], htmx=True)
         for found in COMMENT_ID.findall(body):
             posted = self.posts.get(int(found))
-            if posted and posted["board"] == self.board_of[tab] and tab not in posted["seen"]:
+            if posted is None:
+                self.early.setdefault(int(found), {}).setdefault(tab, done)
+            elif posted["board"] == self.board_of[tab] and tab not in posted["seen"]:
                 posted["seen"][tab] = max(0.0, done - posted["answered"])
 
     async def writer(self):
@@ -351,17 +358,25 @@ class Level:
                 status, answer = type(error).__name__, b""
             answered = loop.time()
             self.post_statuses[status] = self.post_statuses.get(status, 0) + 1
-            found = COMMENT_ID.search(answer) if status == 201 else None
-            if found and b"held-comment" not in answer:
-                self.posts[int(found.group(1))] = {"board": board, "answered": answered,
-                                                   "seen": {}, "slug": slug}
-            else:
+            if not self.posted(status, answer, board, slug, answered):
                 self.post_errors += 1
                 if self.post_errors <= 3:
                     log(f"  a post answered {status}: {answer[:300]!r}")
             following += 1 / a.post_rate
             await asyncio.sleep(max(0, following - loop.time()))
         connection.close()
+
+    def posted(self, status, answer, board, slug, answered):
+        """Count a post the writer had answered at `answered`, if it was stored and shown (201,
+        not held); tabs that showed it before then showed it at once. False: not counted."""
+        found = COMMENT_ID.search(answer) if status == 201 else None
+        if not found or b"held-comment" in answer:
+            return False
+        comment_id = int(found.group(1))
+        self.posts[comment_id] = {"board": board, "answered": answered, "slug": slug,
+                                  "seen": {tab: 0.0 for tab in self.early.pop(comment_id, {})
+                                           if self.board_of[tab] == board}}
+        return True
 
     async def ticker(self):
         """How late the generator's own loop wakes up: a busy generator is a bottleneck."""

@@ -194,7 +194,7 @@ def listing_args(args, pages_only=None):
     The problems stay lazy until the error is written: in the reader's language on a page, in
     English in the API's JSON (errors.render_error)."""
     parsed = ListingArgs(args, current_app.config["BOARD_PAGE_SIZE"])
-    if pages_only and parsed.after is not None:
+    if parsed.after is not None and pages_only:  # (a lazy string's truth translates it)
         parsed.errors.append(_l("%(page)s takes before, not after.", page=pages_only))
     if parsed.errors:
         abort(400, LazyString(lambda: " ".join(map(str, parsed.errors))))
