@@ -1,8 +1,8 @@
 """The reader's language. Which one a response is in: for a poll, the one its URL names (the
-polling page's); else the reader's own choice (the switcher's cookie), else the board's language, else BOARD_LANGUAGE, else the best of the reader's
-Accept-Language among the shipped ones (rules.LANGUAGES), else English. Flask-Babel translates
-with the catalogs in board/translations and writes dates in that language; responses that depend
-on it say so (Vary: Accept-Language).
+polling page's); else the reader's own choice (the switcher's cookie), else the board's language,
+else BOARD_LANGUAGE, else the best of the reader's Accept-Language among the shipped ones
+(rules.LANGUAGES), else English. Flask-Babel translates with the catalogs in board/translations
+and writes dates in that language; responses that depend on it say so (Vary: Accept-Language).
 
 The catalogs are the .po files themselves: a worker compiles one in memory the first time it
 needs it, so no compiled file can be older than its source (none is committed or built)."""

@@ -73,6 +73,7 @@ class LazySession(SessionMixin):
     def modified(self):
         return self.loaded and self._session.modified
 
+
 class LazySessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie sessions, unchanged but for when the cookie is read. Sessions here
     are never permanent, so a session left unread has nothing to save."""
