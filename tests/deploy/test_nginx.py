@@ -398,19 +398,25 @@ def test_nginx_answers_the_second_idle_poll_from_its_cache(proxied):
     assert reached_app(app_server, "GET", tab.url) == 2
 
 
-def test_nginx_never_caches_a_poll_with_news_nor_a_post(proxied):
+def test_nginx_keeps_a_poll_with_news_for_a_second_and_never_a_post(proxied):
+    """A poll's news is the same for every tab that asks its URL (the author's too): nginx
+    answers the other tabs from its cache for the rest of the second. A post is never kept."""
     app_server, proxy = proxied
-    tab = Tab(proxy)
+    tab, other = Tab(proxy), Tab(proxy)
     posts = [tab.post("First"), tab.post("Second")]
-    news = [tab.poll(), tab.poll()]
+    time.sleep(1 - time.time() % 1)  # at the start of a second: kept until the second ends
+    news = [tab.poll(), other.poll()]
 
     assert [status for status, _ in posts] == [201, 201]
     assert reached_app(app_server, "POST", "/comments") == 2
+    assert tab.url == other.url
     for answer in news:
         assert answer.status == 200
-        assert "public" not in answer.headers.get("Cache-Control", "")
+        assert answer.headers["Cache-Control"] == "public, max-age=1"
+        assert not answer.headers.get_all("Set-Cookie")
         assert all(f'id="comment-{id_}"' in answer.text for _, id_ in posts)
-    assert reached_app(app_server, "GET", tab.url) == 2
+    assert news[0].text == news[1].text
+    assert reached_app(app_server, "GET", tab.url) == 1  # the other tab's: from the cache
 
 
 def test_a_new_comment_shows_in_a_poll_within_a_second_of_its_post(proxied):
