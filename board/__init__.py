@@ -3,10 +3,9 @@
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import event
 
-from . import doctor, errors, languages, security, sessions, templating
-from .config import ROOT, check_driver_installed, config_class, database_uri, engine_options
+from . import database, doctor, errors, languages, security, sessions, templating
+from .config import ROOT, check_driver_installed, config_class, database_uri
 from .extensions import csrf, db, migrate
 from .forms import CommentIdConverter, StrictRequest
 
@@ -32,8 +31,7 @@ def create_app(config_name=None, overrides=None):
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     with app.app_context():
-        if db.engine.dialect.name == "sqlite":
-            event.listen(db.engine, "connect", sqlite_pragmas)
+        database.tune(db.engine, app.config["DB_POOL_PRE_PING"], app.config["DB_PING_IDLE_SECONDS"])
 
     security.init_app(app)
     templating.init_app(app)
@@ -70,10 +68,9 @@ def configure_database(app):
     url = database_uri(app.config["DATABASE_URL"], app.instance_path)
     check_driver_installed(url)
     app.config["SQLALCHEMY_DATABASE_URI"] = url
-    options = engine_options(
+    options = database.engine_options(
         url,
         pool_recycle=app.config["DB_POOL_RECYCLE"],
-        pool_pre_ping=app.config["DB_POOL_PRE_PING"],
         connect_timeout=app.config["DB_CONNECT_TIMEOUT"],
         sqlite_busy_timeout=app.config["SQLITE_BUSY_TIMEOUT"],
     )
@@ -88,10 +85,3 @@ def configure_hosts(app):
     if app.config["BOARD_HOST_COOKIE"]:
         app.config["SESSION_COOKIE_NAME"] = "__Host-session"
 
-
-def sqlite_pragmas(dbapi_connection, _record):
-    # WAL lets readers and one writer work at once; NORMAL is durable in WAL mode.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()

@@ -104,23 +104,6 @@ def check_driver_installed(url):
         ) from None
 
 
-def engine_options(url, pool_recycle, pool_pre_ping, connect_timeout, sqlite_busy_timeout):
-    """SQLALCHEMY_ENGINE_OPTIONS for the URL's database (Flask-SQLAlchemy 3 reads only this)."""
-    backend = make_url(url).get_backend_name()
-    if backend == "sqlite":
-        return {"connect_args": {"timeout": sqlite_busy_timeout}}
-    connect_args = {
-        "postgresql": {"connect_timeout": connect_timeout},
-        "mysql": {"connection_timeout": connect_timeout},
-        "mariadb": {"connection_timeout": connect_timeout},
-    }.get(backend, {})
-    return {
-        "pool_pre_ping": pool_pre_ping,
-        "pool_recycle": pool_recycle,
-        "connect_args": connect_args,
-    }
-
-
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY") or DEV_SECRET_KEY
     # None means "an SQLite file in the instance folder", resolved by create_app.
@@ -128,6 +111,9 @@ class Config:
     # PythonAnywhere drops idle MySQL connections after 300 s and recommends 280.
     DB_POOL_RECYCLE = env_int("BOARD_DB_POOL_RECYCLE", 280)
     DB_POOL_PRE_PING = env_bool("BOARD_DB_POOL_PRE_PING", True)
+    # Only a connection that sat in the pool longer than this is tested: a busy worker's was
+    # used moments ago, and testing it cost a round trip per request. 0 tests every time.
+    DB_PING_IDLE_SECONDS = env_int("BOARD_DB_PING_IDLE_SECONDS", 1)
     DB_CONNECT_TIMEOUT = env_int("BOARD_DB_CONNECT_TIMEOUT", 2)
     SQLITE_BUSY_TIMEOUT = env_int("BOARD_SQLITE_BUSY_TIMEOUT", 5)
 

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from board import create_app
 from board.config import ConfigError, normalise_database_url
+from board.extensions import db
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -128,22 +130,29 @@ def test_production_refuses_debug(tmp_path):
         sqlite_app(tmp_path, "production", SECRET_KEY="a-real-secret-for-this-test-at-least-32-characters", DEBUG=True)
 
 
-def test_server_databases_get_pre_ping_and_recycle_through_engine_options():
+def test_server_databases_get_recycle_through_engine_options_and_the_check_before_use():
     app = create_app("testing", {"DATABASE_URL": "mysql://u:p@127.0.0.1/d", "DB_POOL_RECYCLE": 100})
     options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
-    assert options["pool_pre_ping"] is True
     assert options["pool_recycle"] == 100
     assert options["connect_args"] == {"connection_timeout": 2}
+    # board.database: its own check before use (after BOARD_DB_PING_IDLE_SECONDS), and a reset
+    # that rolls back only an open transaction.
+    assert "pool_pre_ping" not in options and options["pool_reset_on_return"] is None
+    with app.app_context():
+        assert db.engine.pool._pre_ping is False
+        assert db.engine.pool._reset_on_return is sa.pool.base.reset_none
+    postgres = create_app("testing", {"DATABASE_URL": "postgresql://u:p@127.0.0.1/d"})
+    assert "pool_reset_on_return" not in postgres.config["SQLALCHEMY_ENGINE_OPTIONS"]
 
 
 def test_pool_settings_come_from_the_environment(tmp_path):
     env = {**os.environ, "BOARD_DB_POOL_RECYCLE": "120", "BOARD_DB_POOL_PRE_PING": "false",
-           "DATABASE_URL": "postgresql://u:p@127.0.0.1/d"}
-    code = ("import flask_app; o = flask_app.app.config['SQLALCHEMY_ENGINE_OPTIONS'];"
-            "print(o['pool_recycle'], o['pool_pre_ping'], o['connect_args'])")
+           "BOARD_DB_PING_IDLE_SECONDS": "7", "DATABASE_URL": "postgresql://u:p@127.0.0.1/d"}
+    code = ("import flask_app; c = flask_app.app.config; o = c['SQLALCHEMY_ENGINE_OPTIONS'];"
+            "print(o['pool_recycle'], c['DB_POOL_PRE_PING'], c['DB_PING_IDLE_SECONDS'], o['connect_args'])")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=60)
-    assert result.stdout.split("\n")[0] == "120 False {'connect_timeout': 2}", result.stderr
+    assert result.stdout.split("\n")[0] == "120 False 7 {'connect_timeout': 2}", result.stderr
 
 
 def test_unknown_time_zone_is_refused(tmp_path):

@@ -1,6 +1,7 @@
 """What must hold on SQLite, MariaDB and PostgreSQL alike: text byte for byte, time in UTC with
 microseconds, connections that survive the server dropping them."""
 
+import time
 from datetime import datetime, timezone
 
 import pytest
@@ -129,14 +130,9 @@ BACKEND_ID = {"postgresql": "SELECT pg_backend_pid()", "mariadb": "SELECT CONNEC
 KILL = {"postgresql": "SELECT pg_terminate_backend({})", "mariadb": "KILL {}"}
 
 
-@SERVER_DIALECTS
-def test_a_connection_killed_by_the_server_is_replaced_before_the_next_request(
-        app, client, dialect, servers):
-    """What PythonAnywhere does to idle MySQL connections: pool_pre_ping must catch it."""
-    assert client.get("/").status_code == 200
+def kill_the_pooled_connection(app, dialect, servers):
+    """Ends, from the server's side, the connection the app's pool holds (there is one)."""
     with app.app_context():
-        assert db.engine.pool._pre_ping is True
-        assert db.engine.pool._recycle == 280
         with db.engine.connect() as connection:
             victim = connection.scalar(text(BACKEND_ID[dialect]))
     admin = sa.create_engine(servers(dialect).admin_url(), poolclass=sa.pool.NullPool)
@@ -144,12 +140,105 @@ def test_a_connection_killed_by_the_server_is_replaced_before_the_next_request(
         connection.execute(text(KILL[dialect].format(int(victim))))
         connection.commit()
     admin.dispose()
+    return victim
+
+
+def backend_id(app, dialect):
+    with app.app_context():
+        with db.engine.connect() as connection:
+            return connection.scalar(text(BACKEND_ID[dialect]))
+
+
+@SERVER_DIALECTS
+def test_a_connection_killed_by_the_server_is_replaced_before_the_next_request(
+        app, client, dialect, servers):
+    """What PythonAnywhere does to idle MySQL connections: the check before use must catch it."""
+    assert client.get("/").status_code == 200
+    assert app.config["DB_POOL_PRE_PING"] is True and app.config["DB_PING_IDLE_SECONDS"] == 1
+    with app.app_context():
+        assert db.engine.pool._recycle == 280
+    victim = kill_the_pooled_connection(app, dialect, servers)
+    time.sleep(1.2)  # idle for longer than BOARD_DB_PING_IDLE_SECONDS
 
     assert client.get("/").status_code == 200
     assert post(client, "still here", htmx=True).status_code == 201
+    assert backend_id(app, dialect) != victim
+
+
+@SERVER_DIALECTS
+def test_a_connection_killed_while_busy_costs_one_clear_503_and_nothing_twice(
+        app, client, dialect, servers):
+    """A connection used within the last BOARD_DB_PING_IDLE_SECONDS is not checked: if the
+    server ended it meanwhile, that one request says so, and the pool replaces it."""
+    token = csrf_token(client)
+    victim = kill_the_pooled_connection(app, dialect, servers)
+    response = client.post("/comments", data={"content": "during the restart", "csrf_token": token},
+                           headers=HTMX)
+    assert response.status_code == 503
+    assert "Nothing was saved" in soup(response).get_text()
+    assert post(client, "after the restart", htmx=True).status_code == 201
+    assert stored_contents(app) == ["after the restart"]
+    assert backend_id(app, dialect) != victim
+
+
+@SERVER_DIALECTS
+def test_only_a_connection_idle_for_a_while_is_pinged(app, client):
+    """The check before use costs a round trip: a busy worker's connection skips it."""
+    with app.app_context():
+        dialect = db.engine.dialect
+    pinged = []
+    real_ping = dialect.do_ping
+    dialect.do_ping = lambda connection: pinged.append(connection) or real_ping(connection)
+    try:
+        assert client.get("/").status_code == 200
+        for _ in range(5):
+            assert client.get("/").status_code == 200
+            assert post(client, "busy", htmx=True).status_code == 201
+        assert pinged == []
+        time.sleep(1.2)
+        assert client.get("/").status_code == 200
+        assert len(pinged) == 1
+        assert client.get("/").status_code == 200
+        assert len(pinged) == 1
+    finally:
+        del dialect.do_ping
+
+
+def server_counters(servers, names):
+    """MariaDB's own global counts of the commands it was sent (this test's server only)."""
+    admin = sa.create_engine(servers("mariadb").admin_url(), poolclass=sa.pool.NullPool)
+    with admin.connect() as connection:
+        rows = connection.execute(text("SHOW GLOBAL STATUS")).all()
+    admin.dispose()
+    return {name: int(value) for name, value in rows if name in names}
+
+
+@pytest.mark.parametrize("dialect", ["mariadb"], indirect=True, scope="session")
+def test_mysql_connector_sends_no_ping_per_statement_and_one_rollback_a_request(app, client, servers):
+    """mysql-connector-python pings before every cursor, and the pool rolled back after the
+    session had: board.database leaves the statements and one ROLLBACK a request. It also
+    runs the driver's C extension (requirements.txt says why 9.7.0)."""
+    import mysql.connector
+    from mysql.connector.connection_cext import CMySQLConnection
+
+    assert mysql.connector.HAVE_CEXT
+    names = ["Com_admin_commands", "Com_rollback", "Com_select"]
+    assert client.get("/").status_code == 200  # connected and warm
     with app.app_context():
         with db.engine.connect() as connection:
-            assert connection.scalar(text(BACKEND_ID[dialect])) != victim
+            assert isinstance(connection.connection.dbapi_connection, CMySQLConnection)
+    # What reading the counters sends itself (connecting, its first queries, closing), measured
+    # by reading them twice, is taken out of the difference.
+    first = server_counters(servers, names)
+    before = server_counters(servers, names)
+    for _ in range(10):
+        assert client.get("/").status_code == 200
+    after = server_counters(servers, names)
+    sent = {name: after[name] - 2 * before[name] + first[name] for name in names}
+    # COM_PING is an admin command.
+    assert sent["Com_admin_commands"] == 0, sent
+    assert sent["Com_rollback"] == 10, sent
+    assert sent["Com_select"] >= 10, sent
 
 
 UNREACHABLE = {

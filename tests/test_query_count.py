@@ -20,7 +20,7 @@ none. What is not counted, because it is the driver's or the pool's and not the 
 - BEGIN, COMMIT and ROLLBACK: the DBAPI drivers open transactions implicitly, and SQLAlchemy ends
   them with the DBAPI's commit() and rollback() (also the pool's reset-on-return), not with a
   statement through this event;
-- per-connection setup: the SQLite PRAGMAs (board.sqlite_pragmas, on the raw DBAPI connection at
+- per-connection setup: the SQLite PRAGMAs (board.database.sqlite_pragmas, on the raw DBAPI connection at
   connect) and the dialect's first-connect queries (server version, sql_mode, ...), which the
   `board` fixture gets out of the way before counting starts;
 - pool_pre_ping's liveness check, sent by the dialect's do_ping on the raw DBAPI connection.

@@ -1,0 +1,134 @@
+"""What the board asks of each database's connections, set up once on the app's engine.
+
+Every statement a request sends is a round trip to PostgreSQL or MariaDB, and on a busy board
+the ones nobody asked for cost more than the queries: this module keeps them out, and keeps the
+safety they stood for.
+"""
+
+import time
+
+from sqlalchemy import event, exc
+from sqlalchemy.engine import make_url
+
+
+def engine_options(url, pool_recycle, connect_timeout, sqlite_busy_timeout):
+    """SQLALCHEMY_ENGINE_OPTIONS for the URL's database (Flask-SQLAlchemy 3 reads only this).
+    The liveness check (BOARD_DB_POOL_PRE_PING) is not here: `tune` sets it up."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return {"connect_args": {"timeout": sqlite_busy_timeout}}
+    connect_args = {
+        "postgresql": {"connect_timeout": connect_timeout},
+        "mysql": {"connection_timeout": connect_timeout},
+        "mariadb": {"connection_timeout": connect_timeout},
+    }.get(backend, {})
+    options = {"pool_recycle": pool_recycle, "connect_args": connect_args}
+    if parsed.get_driver_name() == "mysqlconnector":
+        options["pool_reset_on_return"] = None  # mysql_connector's reset does it
+    return options
+
+
+def tune(engine, ping=True, ping_idle_seconds=1):
+    """Called once by create_app with the app's engine and BOARD_DB_POOL_PRE_PING's settings."""
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", sqlite_pragmas)
+        return
+    if ping:
+        ping_after_idle(engine, ping_idle_seconds)
+    if engine.dialect.driver == "mysqlconnector":
+        mysql_connector(engine)
+
+
+def sqlite_pragmas(dbapi_connection, _record):
+    # WAL lets readers and one writer work at once; NORMAL is durable in WAL mode.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def ping_after_idle(engine, idle_seconds):
+    """SQLAlchemy's pool_pre_ping, for a connection that sat in the pool over `idle_seconds`.
+
+    A dropped connection (PythonAnywhere ends idle ones, a server restarts) is replaced before
+    the request uses it. One checked in moments ago is trusted: pinging it was a round trip on
+    every request of a busy worker. If the server drops it within those seconds, that request
+    gets the 503 of an unreachable database and the pool replaces the connection."""
+    dialect = engine.dialect
+
+    def checkin(_dbapi_connection, record):
+        record.info["idle_since"] = time.monotonic()
+
+    def checkout(dbapi_connection, record, _proxy):
+        idle_since = record.info.get("idle_since")  # None: new (info is cleared on reconnect)
+        if idle_since is None or time.monotonic() - idle_since <= idle_seconds:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            if dialect.is_disconnect(error, dbapi_connection, None):
+                # As pool_pre_ping does: the pool drops its connections and checks out anew.
+                raise exc.InvalidatePoolError(str(error)) from error
+            raise
+
+    event.listen(engine, "checkin", checkin)
+    event.listen(engine, "checkout", checkout)
+
+
+def mysql_connector(engine):
+    """mysql-connector-python, as the board uses it: a round trip fewer a statement, and one
+    fewer a request.
+
+    - Its `cursor()` pings the server before every statement, and SQLAlchemy makes a cursor per
+      statement. A connection that died fails the statement itself just as clearly, and
+      SQLAlchemy replaces it then (`is_disconnect`).
+    - The pool rolled back every connection it got back, just after the session had rolled it
+      back itself (SQLAlchemy closes the session's transaction, then the connection, which no
+      longer knows). The driver knows from the server's status flags whether a transaction is
+      open: the pool's reset rolls back only then (engine_options: pool_reset_on_return).
+    - Its C extension reports the client's own errors (2000-2999: cannot connect, lost the
+      connection) as a plain DatabaseError where the pure-Python driver says InterfaceError or
+      OperationalError, which SQLAlchemy and board.errors take for "the database is away".
+      Here both raise the pure-Python driver's classes.
+    """
+    import mysql.connector
+    from mysql.connector import cursor, errors
+
+    if mysql.connector.HAVE_CEXT:
+        from mysql.connector.connection_cext import CMySQLConnection as Base
+        from mysql.connector.cursor_cext import CMySQLCursor as Plain
+        from mysql.connector.cursor_cext import CMySQLCursorBuffered as Buffered
+    else:
+        Base, Plain, Buffered = mysql.connector.MySQLConnection, cursor.MySQLCursor, cursor.MySQLCursorBuffered
+
+    class Connection(Base):
+        def cursor(self, buffered=None, **options):
+            if options or self._raw:  # never from SQLAlchemy: the driver's own choices
+                return super().cursor(buffered=buffered, **options)
+            self.handle_unread_result()
+            return (Buffered if buffered or self._buffered else Plain)(self)
+
+    mysql.connector.custom_error_exception(
+        {number: errors.OperationalError if number in LOST else errors.InterfaceError
+         for number in range(2000, 3000)})
+
+    def connect(_dialect, _record, cargs, cparams):
+        if CONNECT_ONLY & set(cparams):  # a URL that asks for what only connect() does
+            return mysql.connector.connect(*cargs, **cparams)
+        return Connection(*cargs, **cparams)
+
+    def reset(dbapi_connection, _record, _state):
+        if dbapi_connection.in_transaction:
+            dbapi_connection.rollback()
+
+    event.listen(engine, "do_connect", connect)
+    event.listen(engine, "reset", reset)
+
+
+# The client errors the pure-Python driver raises as OperationalError (the server gone away, the
+# connection broken while writing or reading); it raises the rest of 2000-2999 as InterfaceError.
+LOST = {2006, 2055}
+# Options of mysql.connector.connect() that a connection class does not take.
+CONNECT_ONLY = {"use_pure", "pool_name", "pool_size", "pool_reset_session", "option_files",
+                "option_groups", "read_default_file", "dns_srv", "failover"}
