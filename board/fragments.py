@@ -14,10 +14,9 @@ from collections import OrderedDict
 from typing import NamedTuple
 
 from flask import current_app, g, render_template, session
-from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
-from . import authors, languages, preferences, reads, screening
+from . import authors, languages, preferences, reads, screening, security
 from .forms import CommentForm
 from .rules import normalise
 
@@ -178,7 +177,7 @@ def board_shell(page, listing, before, limit, held):
         shell = Shell(tuple(pieces[0::2]), tuple(pieces[1::2]))
         shells.put(key, shell)
     return shell.fill({
-        "csrf": escape(generate_csrf()), "author": escape(normalise(authors.remembered_name()) or ""),
+        "csrf": escape(security.csrf_token()), "author": escape(normalise(authors.remembered_name()) or ""),
         "stamp": escape(screening.form_stamp()), "path": escape(preferences.here()),
         "time": escape(current_app.jinja_env.globals["server_time"]()),
         "listing": listing.for_person()})

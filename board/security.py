@@ -3,11 +3,13 @@
 import hashlib
 import logging
 import re
+import time
 import uuid
 
-from flask import current_app, g, has_request_context, request
+from flask import current_app, g, has_request_context, request, session
 from flask.json.provider import DefaultJSONProvider
 from flask.logging import default_handler
+from flask_wtf.csrf import generate_csrf
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .extensions import current_storage, limiter
@@ -32,6 +34,10 @@ HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+# A session's signed CSRF token is used again for this long by a worker: signing it was a tenth
+# of a page view. It stays valid WTF_CSRF_TIME_LIMIT (an hour) less at most this.
+CSRF_REUSE_SECONDS = 60
+CSRF_KEPT = 4096  # sessions' tokens a worker keeps; all forgotten at once when full
 
 
 class HtmlSafeJSONProvider(DefaultJSONProvider):
@@ -161,8 +167,29 @@ def give_back_unless_accepted(response):
     return response
 
 
+def csrf_token():
+    """Flask-WTF's signed CSRF token for this session (generate_csrf), signed again by this
+    worker at most every CSRF_REUSE_SECONDS. Templates' csrf_token() is this."""
+    signed = current_app.extensions.setdefault("board_csrf_tokens", {})
+    secret = current_app.config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
+    now = time.monotonic()
+    if "csrf_token" not in g:  # where generate_csrf keeps the request's token
+        found = signed.get((secret, session.get("csrf_token")))
+        if found is not None and now - found[1] <= CSRF_REUSE_SECONDS:
+            g.csrf_token = found[0]
+            return found[0]
+    token = generate_csrf()  # signed now, or by a form earlier in this request
+    key = (secret, session["csrf_token"])  # a new session's raw token is made by generate_csrf
+    if key not in signed or now - signed[key][1] > CSRF_REUSE_SECONDS:
+        if len(signed) >= CSRF_KEPT:
+            signed.clear()
+        signed[key] = (token, now)
+    return token
+
+
 def init_app(app):
     app.json = HtmlSafeJSONProvider(app)
+    app.jinja_env.globals["csrf_token"] = csrf_token  # after CSRFProtect's generate_csrf
     proxies = app.config["BOARD_TRUSTED_PROXIES"]
     if proxies > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)

@@ -1,8 +1,18 @@
 """The session cookie, read only when a request uses it. Flask checks and decodes the cookie of
 every request before the view runs; the idle poll, the request an open tab sends every few
-seconds, never looks at it, and checking the signature was a fifth of its time."""
+seconds, never looks at it, and checking the signature was a fifth of its time. A browser sends
+the same cookie until its session changes: what a cookie holds is remembered, and only its age
+is checked again."""
+
+import copy
+import time
+from functools import lru_cache
 
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
+from itsdangerous import BadSignature
+
+# Cookies remembered per worker (a few hundred bytes each).
+COOKIES_KEPT = 4096
 
 
 class LazySession(SessionMixin):
@@ -89,7 +99,22 @@ class LazySessionInterface(SecureCookieSessionInterface):
     def open_session(self, app, request):
         if not app.secret_key:
             return None
-        return LazySession(lambda: super(LazySessionInterface, self).open_session(app, request))
+        return LazySession(lambda: self.read_cookie(app, request))
+
+    def read_cookie(self, app, request):
+        """Flask's open_session, with the cookie's signature checked once per worker."""
+        value = request.cookies.get(self.get_cookie_name(app))
+        if not value:
+            return self.session_class()
+        try:
+            data, signed, immutable = decoded(self.get_signing_serializer(app), value)
+        except BadSignature:
+            return self.session_class()
+        age = int(time.time()) - signed  # in whole seconds, as itsdangerous's max_age counts
+        if not 0 <= age <= int(app.permanent_session_lifetime.total_seconds()):
+            return self.session_class()  # expired (or from the future)
+        # The remembered data is never handed out: a request may change its session's lists.
+        return self.session_class(dict(data) if immutable else copy.deepcopy(data))
 
     def save_session(self, app, session, response):
         if isinstance(session, LazySession):
@@ -100,3 +125,12 @@ class LazySessionInterface(SecureCookieSessionInterface):
             session.session.accessed |= session.accessed
             session = session.session
         super().save_session(app, session, response)
+
+
+@lru_cache(maxsize=COOKIES_KEPT)
+def decoded(serializer, value):
+    """A session cookie's data, when it was signed, and whether all its values are immutable.
+    Raises BadSignature (not remembered) for a cookie that is not ours."""
+    data, signed = serializer.loads(value, return_timestamp=True)
+    immutable = all(isinstance(item, (str, int, float, bool, type(None))) for item in data.values())
+    return data, int(signed.timestamp()), immutable

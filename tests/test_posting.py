@@ -1,11 +1,12 @@
 """Posting a comment: with htmx, without JavaScript, and every way it can be refused."""
 
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
 
-from board import models
+from board import models, security
 from board.extensions import db
 from tests.helpers import HTMX, count, csrf_token, error_message, post, soup, textarea_value
 
@@ -158,6 +159,28 @@ def test_token_from_another_session_is_refused(app, client):
     response = client.post("/comments", data={"content": "Stolen", "csrf_token": csrf_token(other)})
     assert response.status_code == 400
     assert count(app) == 0
+
+
+@pytest.mark.one_database
+def test_a_sessions_signed_token_is_reused_for_a_minute_and_then_signed_anew(app, client, monkeypatch):
+    """Signing the token was a tenth of a page view (board/security.py): a worker signs a
+    session's token once a minute for the board's page. Another session never gets it; a
+    reused one still posts."""
+    assert post(client, "The board's first comment").status_code == 303  # the page is a shell now
+    first = csrf_token(client)
+    time.sleep(1.1)  # a token signed now would carry another second
+    again = csrf_token(client)
+    assert again == first
+    other = app.test_client()
+    assert csrf_token(other) != first
+    assert post(client, "With a reused token", htmx=True).status_code == 201
+    monkeypatch.setattr(security, "CSRF_REUSE_SECONDS", 0)
+    time.sleep(1.1)
+    fresh = csrf_token(client)
+    assert fresh != first
+    response = client.post("/comments", data={"content": "Old token", "csrf_token": first},
+                           headers=HTMX)
+    assert response.status_code == 201  # an hour's validity, whichever was shown
 
 
 @pytest.mark.one_database

@@ -2,6 +2,9 @@
 never checks its signature, and every request that does use the session sees and keeps it as
 Flask's own sessions would."""
 
+import time
+from datetime import timedelta
+
 import pytest
 from flask import session
 
@@ -71,3 +74,61 @@ def test_a_session_cleared_by_a_request_is_removed(app_factory):
     answer = client.get("/test-clear-session")
     assert "Cookie" in answer.headers["Vary"]
     assert client.get_cookie(app.config["SESSION_COOKIE_NAME"]) is None
+
+
+@pytest.mark.one_database
+def test_the_same_cookie_is_checked_once_per_worker(client, decodes):
+    """A browser sends one cookie until its session changes: its signature is checked once."""
+    post(client, "Mine")
+    client.get("/")
+    before = decodes()
+    for _ in range(3):
+        page = client.get("/")
+        assert soup(page).select_one("article.comment .own-actions a.edit") is not None
+    assert decodes() == before
+    assert post(client, "Mine again").status_code == 303  # its CSRF secret still read back
+
+
+@pytest.mark.one_database
+def test_a_remembered_cookie_still_expires(app_factory):
+    app = app_factory(PERMANENT_SESSION_LIFETIME=timedelta(seconds=1))
+    client = app.test_client()
+    post(client, "Mine")
+    assert soup(client.get("/")).select_one("article.comment .own-actions") is not None
+    time.sleep(2.1)  # itsdangerous counts whole seconds: 2 > 1
+    # The cookie was remembered, but it is older than the sessions' lifetime: a new session,
+    # another person's comment.
+    assert soup(client.get("/")).select_one("article.comment .own-actions") is None
+
+
+@pytest.mark.one_database
+def test_a_request_changing_its_session_in_place_leaves_the_next_one_alone(app_factory):
+    """What one request does to its session's lists (flash() appends to one) is not what the
+    next request with the same cookie finds."""
+    app = app_factory()
+
+    @app.route("/test-remember")
+    def remember():
+        session["seen"] = [1]
+        return ""
+
+    @app.route("/test-append")
+    def append():
+        session["seen"].append(len(session["seen"]) + 1)  # in place: not saved
+        return str(session["seen"])
+
+    client = app.test_client()
+    client.get("/test-remember")
+    assert client.get("/test-append").get_data(as_text=True) == "[1, 2]"
+    assert client.get("/test-append").get_data(as_text=True) == "[1, 2]"
+
+
+@pytest.mark.one_database
+def test_a_cookie_that_is_not_ours_is_a_new_session_every_time(client, decodes):
+    post(client, "Mine")
+    forged = client.get_cookie("session").value[:-2] + "xx"
+    before = decodes()
+    for _ in range(2):
+        client.set_cookie("session", forged)
+        assert soup(client.get("/")).select_one("article.comment .own-actions") is None
+    assert decodes() == before + 2  # checked, and refused, each time
