@@ -228,6 +228,15 @@ def settle(page):
     page.wait_for_load_state("networkidle")
 
 
+def wait_held(page, held, n):
+    """Waits until `n` requests are held by a route (its handler runs while Playwright waits)."""
+    for _ in range(250):
+        if len(held) >= n:
+            return
+        page.wait_for_timeout(20)
+    raise AssertionError(f"{len(held)} of {n} requests held")
+
+
 def is_post_url(url):
     """The form's POST /comments, not the poll's GET /comments?after=..."""
     return url.split("#")[0].endswith("/comments")

@@ -20,6 +20,7 @@ from tests.browser.conftest import (
     open_board,
     record_announcements,
     settle,
+    wait_held,
     wait_ready,
 )
 from tests.browser.test_live import COPY_COUNTER, count_polls, wait_for_polls
@@ -159,15 +160,6 @@ def test_reply_again_goes_back_to_the_open_form_and_cancel_closes_it(page, live_
     expect(board.locator(f"#comment-{first} a.reply")).to_be_focused()
     assert board.url.rstrip("/") == live_server.url  # Cancel stayed on the board
     assert live_server.count() == 1
-
-
-def wait_held(page, held, n):
-    """Waits until `n` requests are held by a route (its handler runs while Playwright waits)."""
-    for _ in range(250):
-        if len(held) >= n:
-            return
-        page.wait_for_timeout(20)
-    raise AssertionError(f"{len(held)} of {n} requests held")
 
 
 def test_a_reply_form_answered_late_leaves_focus_in_the_step_taken_after_it(page, live_server):

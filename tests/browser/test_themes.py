@@ -21,6 +21,7 @@ from tests.browser.conftest import (
     page_theme,
     post_comment,
     settle,
+    wait_held,
     wait_ready,
 )
 from tests.browser.test_embed import board_frame, host_site, listed  # noqa: F401 (fixtures)
@@ -227,6 +228,8 @@ def test_reduced_motion_stops_every_animation_and_transition(page, live_server, 
     board.route(re.compile(r"/comments$"), lambda route: waiting.append(route))  # held till let go
     board.fill("#content", "Slowly")
     board.click("#post-button")
+    # The spinner can show before Playwright has handed the post to the route (CI saw it once).
+    wait_held(board, waiting, 1)
     expect(board.locator("#post-spinner")).to_have_css("opacity", "1")
     during_post = board.evaluate(MOVING)
     waiting[0].continue_()
