@@ -29,8 +29,9 @@ def engine_options(url, pool_recycle, connect_timeout, sqlite_busy_timeout):
     return options
 
 
-def tune(engine, ping=True, ping_idle_seconds=1):
-    """Called once by create_app with the app's engine and BOARD_DB_POOL_PRE_PING's settings."""
+def tune(engine, ping, ping_idle_seconds):
+    """Called once by create_app with the app's engine, BOARD_DB_POOL_PRE_PING and
+    BOARD_DB_PING_IDLE_SECONDS."""
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", sqlite_pragmas)
         return
