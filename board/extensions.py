@@ -7,7 +7,10 @@ import flask_limiter
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
+import limits.storage
 from sqlalchemy import MetaData
+
+from .memory_counts import MemoryCounts
 
 # Named constraints, so that migrations can drop them on every database (SQLite included).
 NAMING_CONVENTION = {
@@ -44,9 +47,21 @@ def client_key():
 
 
 class Limiter(flask_limiter.Limiter):
-    """Flask-Limiter, but a request its request filters exempt (views.unlimited: the poll and
-    older pages) costs it nothing: Flask-Limiter 4.1 still evaluates an empty list of limits, and
-    meta limits (the board has none), for such a request, an eighth of an idle poll's time."""
+    """Flask-Limiter, but
+    - a request its request filters exempt (views.unlimited: the poll and older pages) costs it
+      nothing: Flask-Limiter 4.1 still evaluates an empty list of limits, and meta limits (the
+      board has none), for such a request, an eighth of an idle poll's time;
+    - counts kept in memory (memory://, and the fallback while Redis is away) go to
+      memory_counts.MemoryCounts, which starts no thread per request."""
+
+    def init_app(self, app):
+        super().init_app(app)
+        if isinstance(self._storage, limits.storage.MemoryStorage):
+            self._storage = MemoryCounts()
+            self._limiter = type(self._limiter)(self._storage)
+        if self._fallback_limiter is not None:
+            self._fallback_storage = MemoryCounts()
+            self._fallback_limiter = type(self._fallback_limiter)(self._fallback_storage)
 
     def _check_request_limit(self, callable_name=None, in_middleware=True):
         if in_middleware and any(exempt() for exempt in self._request_filters):
