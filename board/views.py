@@ -12,7 +12,7 @@ from flask_wtf.csrf import CSRFError
 from . import (authors, boards, fragments, languages, markup, models, notifications, reads,
                screening)
 from .errors import render_error, too_many_requests
-from .extensions import db, limiter
+from .extensions import current_storage, db, limiter
 from .forms import CommentForm, ConfirmForm, EditForm, ReplyForm, listing_args
 from .htmx import is_htmx, render, render_or_redirect, vary_on_htmx
 from .rules import (ARCHIVED, ARCHIVED_MESSAGE, CLOSED_MESSAGE, DELETED, HELD, VISIBLE,
@@ -130,13 +130,16 @@ def index():
 
 @limiter.request_filter
 def unlimited():
-    """The listing (the poll and older pages) has no limit of its own: saying so skips
-    Flask-Limiter's work for it (extensions.Limiter), nearly a fifth of an idle poll's time.
-    (limiter.exempt does not: Flask-Limiter 4 still searches for an exempt view.) A limit put on
-    list_comments must go here too. Not the board's page: a worker whose limit store (Redis)
-    stopped answering asks it again on the next request the limiter looks at, and a page view is
-    the commonest (tests/deploy/test_two_servers.py)."""
-    return request.endpoint == "board.list_comments"
+    """Requests no limit counts skip Flask-Limiter's work (extensions.Limiter), nearly a fifth of
+    an idle poll's time and a tenth of a page's. (limiter.exempt does not: Flask-Limiter 4 still
+    searches for an exempt view.) They are the listing (the poll and older pages), and every GET
+    and HEAD: the board limits only posts (tests/test_security.py checks that every limit is
+    on a POST). But while the limit store (Redis) does not answer, GETs go through: a worker asks
+    the store again on the next request the limiter looks at, and a page view is the commonest
+    (tests/deploy/test_two_servers.py)."""
+    if request.endpoint == "board.list_comments":
+        return True
+    return request.method in ("GET", "HEAD") and current_storage() is limiter.storage
 
 
 @on_board("/comments", methods=["GET"])

@@ -3,7 +3,9 @@
 import logging
 
 import pytest
+from flask_limiter.util import get_qualified_name
 
+from board.extensions import limiter
 from board.security import CONTENT_SECURITY_POLICY
 from tests.helpers import HTMX, add_comments, count, csrf_token, error_message, post, soup
 
@@ -123,6 +125,32 @@ def test_post_limit_applies_per_client_and_says_when_to_retry(app_factory):
                            environ_base={"REMOTE_ADDR": "198.51.100.9"})
     assert elsewhere.status_code == 303
     assert count(app) == 3
+
+
+@pytest.mark.one_database
+def test_every_limit_is_on_a_post(app):
+    """views.unlimited lets every GET and HEAD past the limiter: that holds only while no limit
+    counts them. A limit on a route that answers GET must name its methods, without GET."""
+    decorated = limiter.limit_manager._decorated_limits
+    limited = 0
+    for rule in app.url_map.iter_rules():
+        for group in decorated.get(get_qualified_name(app.view_functions[rule.endpoint]), ()):
+            limited += 1
+            methods = {m.upper() for m in group.methods or rule.methods}
+            assert methods <= {"POST", "OPTIONS"}, (rule.rule, methods)
+    assert limited >= 5  # posts, previews, edits, subscriptions, logins
+    assert not limiter.limit_manager.default_limits
+    assert not limiter.limit_manager.application_limits
+
+
+def test_a_page_view_counts_nothing_and_a_post_still_does(app_factory):
+    app = app_factory(BOARD_POST_LIMIT="1 per minute")
+    client = app.test_client()
+    for _ in range(3):
+        assert client.get("/").status_code == 200
+        assert client.head("/").status_code == 200
+    assert post(client, "counted", htmx=True).status_code == 201
+    assert post(client, "over", htmx=True).status_code == 429
 
 
 def test_rejected_posts_do_not_use_up_the_allowance(app_factory):
