@@ -333,6 +333,22 @@ def test_a_long_text_sent_within_seconds_of_the_form_counts_as_fast_an_old_one_d
 
 
 @one_database
+def test_pages_shown_in_the_same_tenth_of_a_second_share_a_stamp_signed_with_their_key(app_factory):
+    app, other = app_factory(), app_factory(SECRET_KEY="another key")
+    now = round(time.time(), 1) - 10  # the start of a tenth, ten seconds ago
+    with app.app_context():
+        first, same = screening.form_stamp(now), screening.form_stamp(now + 0.04)
+        later = screening.form_stamp(now + 2)
+        assert 1.8 < screening.form_age(first) - screening.form_age(later) < 2.2
+    assert same == first and later != first
+    with other.app_context():
+        theirs = screening.form_stamp(now)
+        assert theirs != first
+        assert screening.form_age(first) is None  # not signed with this board's key
+        assert screening.form_age(theirs) is not None
+
+
+@one_database
 def test_capitals_count(app):
     app.config["BOARD_SPAM_HOLD_SCORE"] = 2
     client = app.test_client()
