@@ -19,6 +19,8 @@ from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from flask import current_app, g, has_request_context, request
 from flask_babel import Babel, Domain, _get_current_context, get_locale, lazy_gettext, refresh
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 from .rules import LANGUAGES, RIGHT_TO_LEFT
 
@@ -95,7 +97,22 @@ def chosen():
     configured = current_app.config["BOARD_LANGUAGE"]
     if configured:
         return configured
-    return request.accept_languages.best_match(LANGUAGES, default="en")
+    header = request.headers.get("Accept-Language", "")
+    if len(header) > ACCEPT_KEPT_LENGTH:
+        return best_of(header)
+    return kept_best_of(header)
+
+
+def best_of(accept_language):
+    """The shipped language an Accept-Language header likes best, else English."""
+    return parse_accept_header(accept_language, LanguageAccept).best_match(LANGUAGES,
+                                                                            default="en")
+
+
+# Browsers send a few dozen distinct headers, each every time: a worker works each out once (a
+# twentieth of a page's time). Longer ones than this are rare, and are worked out every time.
+ACCEPT_KEPT_LENGTH = 200
+kept_best_of = lru_cache(maxsize=1024)(best_of)
 
 
 def board_known():

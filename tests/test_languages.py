@@ -107,6 +107,13 @@ def test_a_language_not_shipped_falls_back_to_english_and_a_region_to_its_langua
     assert soup(client.get("/", headers={"Accept-Language": "ja,zh;q=0.9"})).html["lang"] == "en"
     assert soup(client.get("/", headers={"Accept-Language": "fr-CA"})).html["lang"] == "fr"
     assert soup(client.get("/", headers={"Accept-Language": "pt-BR"})).html["lang"] == "pt-BR"
+    # Each header is worked out once per worker (languages.kept_best_of): still per header, and
+    # a long one (not kept) the same way.
+    assert soup(client.get("/", headers={"Accept-Language": "ja,zh;q=0.9"})).html["lang"] == "en"
+    assert soup(client.get("/", headers={"Accept-Language": "de"})).html["lang"] == "de"
+    lengthy = ",".join(f"x-{n:03};q=0.{n % 9 + 1}" for n in range(40)) + ",de;q=0.95"
+    assert len(lengthy) > languages.ACCEPT_KEPT_LENGTH
+    assert soup(client.get("/", headers={"Accept-Language": lengthy})).html["lang"] == "de"
 
 
 @pytest.mark.one_database
