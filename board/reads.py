@@ -140,7 +140,7 @@ BOARD_BY_SLUG = sa.select(*BOARD_FIELDS).where(BOARDS.c.slug == sa.bindparam("sl
 def board_alone(slug):
     """The board `slug`, or None when there is none: what a page reads when it has no thread
     to read it with."""
-    row = db.session.execute(BOARD_BY_SLUG, {"slug": slug}).first()
+    row = db.session.connection().execute(BOARD_BY_SLUG, {"slug": slug}).first()
     return None if row is None else Unsaved(**row._mapping)
 
 
