@@ -9,6 +9,7 @@ import time
 
 from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
+from sqlalchemy.sql.selectable import GenerativeSelect
 
 
 def engine_options(url, pool_recycle, connect_timeout, sqlite_busy_timeout):
@@ -35,6 +36,8 @@ def tune(engine, ping, ping_idle_seconds):
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", sqlite_pragmas)
         return
+    if engine.dialect.driver == "psycopg2":
+        psycopg2_reads(engine)  # before the ping, which then needs no transaction either
     if ping:
         ping_after_idle(engine, ping_idle_seconds)
     if engine.dialect.driver == "mysqlconnector":
@@ -75,6 +78,38 @@ def ping_after_idle(engine, idle_seconds):
 
     event.listen(engine, "checkin", checkin)
     event.listen(engine, "checkout", checkout)
+
+
+def psycopg2_reads(engine):
+    """Reads without BEGIN and ROLLBACK on PostgreSQL: a page, an older page or a poll that
+    reads the database costs its queries alone, not two round trips more.
+
+    psycopg2 sends BEGIN on its own before a transaction's first statement, and the session
+    ends every request's transaction with a ROLLBACK. Here a connection leaves the pool in
+    autocommit, and goes into a transaction (psycopg2 sends BEGIN with the statement) before the
+    first statement that is not a plain SELECT: an INSERT, UPDATE or DELETE, a SELECT ... FOR
+    UPDATE, a SAVEPOINT, any text or DDL. Under READ COMMITTED, PostgreSQL's default and the
+    board's, each statement sees its own snapshot inside a transaction or not, so the reads
+    before a write see what they would have seen; what a transaction adds, locks and writes
+    that commit together, every write still gets. The pool's reset rolls back only an open
+    transaction (psycopg2 sends nothing otherwise), so a request that only read sends nothing
+    more."""
+
+    def checkout(dbapi_connection, _record, _proxy):
+        dbapi_connection.autocommit = True  # never in a transaction here: the pool rolled back
+
+    def before_cursor_execute(_connection, cursor, _statement, _parameters, context, _many):
+        if cursor.connection.autocommit and not plain_read(context):
+            cursor.connection.autocommit = False
+
+    event.listen(engine, "checkout", checkout)
+    event.listen(engine, "before_cursor_execute", before_cursor_execute)
+
+
+def plain_read(context):
+    """The statement is a SELECT (or a UNION of them) built by SQLAlchemy, locking nothing."""
+    statement = getattr(getattr(context, "compiled", None), "statement", None)
+    return isinstance(statement, GenerativeSelect) and statement._for_update_arg is None
 
 
 def mysql_connector(engine):

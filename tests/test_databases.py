@@ -241,6 +241,69 @@ def test_mysql_connector_sends_no_ping_per_statement_and_one_rollback_a_request(
     assert sent["Com_select"] >= 10, sent
 
 
+def transaction_states(app):
+    """psycopg2's transaction status after each statement the app sends, as (SQL, status)."""
+    import psycopg2.extensions
+
+    names = {psycopg2.extensions.TRANSACTION_STATUS_IDLE: "idle",
+             psycopg2.extensions.TRANSACTION_STATUS_INTRANS: "in transaction",
+             psycopg2.extensions.TRANSACTION_STATUS_INERROR: "failed"}
+    seen = []
+
+    def after(_connection, cursor, statement, *_):
+        seen.append((statement.split(None, 1)[0].upper(),
+                     names.get(cursor.connection.info.transaction_status, "other")))
+
+    with app.app_context():
+        event.listen(db.engine, "after_cursor_execute", after)
+    return seen
+
+
+POSTGRESQL = pytest.mark.parametrize("dialect", ["postgresql"], indirect=True, scope="session")
+
+
+@POSTGRESQL
+def test_postgresql_reads_send_no_begin_and_no_rollback(app, client):
+    """board.database: a request that only reads runs each SELECT in autocommit; psycopg2 sent
+    BEGIN before the first and the session a ROLLBACK after the last."""
+    assert post(client, "to read", htmx=True).status_code == 201
+    assert post(client, "newest", htmx=True).status_code == 201
+    with app.app_context():
+        newest = db.session.scalar(sa.select(sa.func.max(models.Comment.id)))
+    states = transaction_states(app)
+    assert client.get("/").status_code == 200
+    older = client.get(f"/comments?before={newest}", headers=HTMX)
+    assert older.status_code == 200 and "to read" in older.get_data(as_text=True)
+    assert {statement for statement, _ in states} == {"SELECT"}
+    assert {state for _, state in states} == {"idle"}, states
+
+
+@POSTGRESQL
+def test_postgresql_writes_still_commit_together_after_reads(app, client):
+    """The first statement that is not a plain SELECT opens a transaction: a post's writes, a
+    SELECT ... FOR UPDATE, and a failure in the middle undoes all of them."""
+    states = transaction_states(app)
+    assert post(client, "in one transaction", htmx=True).status_code == 201
+    kinds = [statement for statement, _ in states]
+    assert "INSERT" in kinds and "SELECT" in kinds
+    first_write = next(n for n, (statement, _) in enumerate(states) if statement != "SELECT")
+    assert {state for _, state in states[first_write:]} == {"in transaction"}, states
+    with app.app_context():
+        states.clear()
+        assert db.session.execute(sa.select(models.Comment.id)).first() is not None
+        db.session.execute(sa.select(models.Comment.id).with_for_update()).first()
+        assert [state for _, state in states] == ["idle", "in transaction"]
+        db.session.rollback()
+        board_id = db.session.scalar(sa.select(models.Comment.board_id))
+        db.session.execute(sa.insert(models.Comment.__table__).values(
+            content="undone", board_id=board_id, posted=datetime.now(timezone.utc)))
+        with pytest.raises(sa.exc.IntegrityError):
+            db.session.execute(sa.insert(models.Comment.__table__).values(
+                content=None, board_id=board_id, posted=datetime.now(timezone.utc)))
+        db.session.rollback()
+    assert stored_contents(app) == ["in one transaction"]
+
+
 UNREACHABLE = {
     "sqlite": "sqlite:////nonexistent-dir/board.sqlite",
     "postgresql": "postgresql+psycopg2://board@127.0.0.1:1/board",
