@@ -95,8 +95,13 @@ def psycopg2_reads(engine):
     transaction (psycopg2 sends nothing otherwise), so a request that only read sends nothing
     more."""
 
+    from psycopg2.extensions import TRANSACTION_STATUS_IDLE
+
     def checkout(dbapi_connection, _record, _proxy):
-        dbapi_connection.autocommit = True  # never in a transaction here: the pool rolled back
+        # The pool rolled back what it got back. Only a new connection can be in a transaction
+        # here, opened by a "connect" hook (a SET): its first request ends that one, as before.
+        if dbapi_connection.info.transaction_status == TRANSACTION_STATUS_IDLE:
+            dbapi_connection.autocommit = True
 
     def before_cursor_execute(_connection, cursor, _statement, _parameters, context, _many):
         if cursor.connection.autocommit and not plain_read(context):
@@ -119,10 +124,15 @@ def mysql_connector(engine):
     - Its `cursor()` pings the server before every statement, and SQLAlchemy makes a cursor per
       statement. A connection that died fails the statement itself just as clearly, and
       SQLAlchemy replaces it then (`is_disconnect`).
-    - The pool rolled back every connection it got back, just after the session had rolled it
-      back itself (SQLAlchemy closes the session's transaction, then the connection, which no
-      longer knows). The driver knows from the server's status flags whether a transaction is
-      open: the pool's reset rolls back only then (engine_options: pool_reset_on_return).
+    - Reads run in autocommit, as on PostgreSQL (psycopg2_reads, whose reasons hold here too):
+      a request that only reads sends its SELECTs alone, where each one opened a transaction
+      that a ROLLBACK then closed, sometimes two (the session's, then the pool's). The first
+      statement that is not a plain SELECT starts a transaction (START TRANSACTION, one round
+      trip a write pays), so writes still commit together. COMMIT and ROLLBACK go to the server
+      only when the server's status flags say a transaction is open (engine_options:
+      pool_reset_on_return; the pool's reset is this connection's rollback). Under REPEATABLE
+      READ the transaction's snapshot starts at its first read, so the reads before a write
+      read what they would have read a moment earlier, as under READ COMMITTED.
     - Its C extension reports the client's own errors (2000-2999: cannot connect, lost the
       connection) as a plain DatabaseError where the pure-Python driver says InterfaceError or
       OperationalError, which SQLAlchemy and board.errors take for "the database is away".
@@ -139,11 +149,26 @@ def mysql_connector(engine):
         Base, Plain, Buffered = mysql.connector.MySQLConnection, cursor.MySQLCursor, cursor.MySQLCursorBuffered
 
     class Connection(Base):
+        def __init__(self, *args, **options):
+            # (A URL's ?autocommit=false keeps the driver's transactions: reads then open one.)
+            self.autocommit_reads = bool(options.setdefault("autocommit", True))
+            super().__init__(*args, **options)
+
         def cursor(self, buffered=None, **options):
             if options or self._raw:  # never from SQLAlchemy: the driver's own choices
                 return super().cursor(buffered=buffered, **options)
             self.handle_unread_result()
             return (Buffered if buffered or self._buffered else Plain)(self)
+
+        def commit(self):
+            if self.in_transaction:
+                super().commit()
+
+        def rollback(self):
+            if self.in_transaction:
+                super().rollback()
+            elif self._cmysql:
+                self._cmysql.consume_result()  # as the driver's rollback does first
 
     mysql.connector.custom_error_exception(
         {number: errors.OperationalError if number in LOST else errors.InterfaceError
@@ -158,8 +183,15 @@ def mysql_connector(engine):
         if dbapi_connection.in_transaction:
             dbapi_connection.rollback()
 
+    def before_cursor_execute(connection, _cursor, _statement, _parameters, context, _many):
+        dbapi_connection = connection.connection.dbapi_connection
+        if (isinstance(dbapi_connection, Connection) and dbapi_connection.autocommit_reads
+                and not dbapi_connection.in_transaction and not plain_read(context)):
+            dbapi_connection.start_transaction()
+
     event.listen(engine, "do_connect", connect)
     event.listen(engine, "reset", reset)
+    event.listen(engine, "before_cursor_execute", before_cursor_execute)
 
 
 # The client errors the pure-Python driver raises as OperationalError (the server gone away, the

@@ -214,31 +214,45 @@ def server_counters(servers, names):
 
 
 @pytest.mark.parametrize("dialect", ["mariadb"], indirect=True, scope="session")
-def test_mysql_connector_sends_no_ping_per_statement_and_one_rollback_a_request(app, client, servers):
-    """mysql-connector-python pings before every cursor, and the pool rolled back after the
-    session had: board.database leaves the statements and one ROLLBACK a request. It also
-    runs the driver's C extension (requirements.txt says why 9.7.0)."""
+def test_mysql_connector_reads_send_their_selects_alone_and_a_post_one_transaction(
+        app, client, servers):
+    """mysql-connector-python pings before every cursor, and each read opened a transaction
+    that one or two ROLLBACKs closed: board.database leaves a read its SELECTs, and a post
+    one START TRANSACTION and one COMMIT around its writes. It also runs the driver's C
+    extension (requirements.txt says why 9.7.0)."""
     import mysql.connector
     from mysql.connector.connection_cext import CMySQLConnection
 
     assert mysql.connector.HAVE_CEXT
-    names = ["Com_admin_commands", "Com_rollback", "Com_select"]
+    names = ["Com_admin_commands", "Com_begin", "Com_commit", "Com_rollback", "Com_select",
+             "Com_insert"]
     assert client.get("/").status_code == 200  # connected and warm
     with app.app_context():
         with db.engine.connect() as connection:
             assert isinstance(connection.connection.dbapi_connection, CMySQLConnection)
-    # What reading the counters sends itself (connecting, its first queries, closing), measured
-    # by reading them twice, is taken out of the difference.
-    first = server_counters(servers, names)
-    before = server_counters(servers, names)
-    for _ in range(10):
-        assert client.get("/").status_code == 200
-    after = server_counters(servers, names)
-    sent = {name: after[name] - 2 * before[name] + first[name] for name in names}
+
+    def sent_by(action):
+        # What reading the counters sends itself (connecting, its first queries, closing),
+        # measured by reading them twice, is taken out of the difference.
+        first = server_counters(servers, names)
+        before = server_counters(servers, names)
+        action()
+        after = server_counters(servers, names)
+        return {name: after[name] - 2 * before[name] + first[name] for name in names}
+
+    def views():
+        for _ in range(10):
+            assert client.get("/").status_code == 200
+
+    sent = sent_by(views)
     # COM_PING is an admin command.
     assert sent["Com_admin_commands"] == 0, sent
-    assert sent["Com_rollback"] == 10, sent
+    assert sent["Com_begin"] == sent["Com_commit"] == sent["Com_rollback"] == 0, sent
     assert sent["Com_select"] >= 10, sent
+    sent = sent_by(lambda: post(client, "one transaction", htmx=True))
+    assert (sent["Com_begin"], sent["Com_commit"], sent["Com_rollback"]) == (1, 1, 0), sent
+    assert sent["Com_insert"] >= 1, sent
+    assert stored_contents(app)[-1:] == ["one transaction"]
 
 
 def transaction_states(app):
@@ -280,8 +294,8 @@ def test_postgresql_reads_send_no_begin_and_no_rollback(app, client):
 
 @POSTGRESQL
 def test_postgresql_writes_still_commit_together_after_reads(app, client):
-    """The first statement that is not a plain SELECT opens a transaction: a post's writes, a
-    SELECT ... FOR UPDATE, and a failure in the middle undoes all of them."""
+    """The first statement that is not a plain SELECT opens a transaction (psycopg2 sends BEGIN
+    with it): a post's first write, or a SELECT ... FOR UPDATE."""
     states = transaction_states(app)
     assert post(client, "in one transaction", htmx=True).status_code == 201
     kinds = [statement for statement, _ in states]
@@ -294,6 +308,14 @@ def test_postgresql_writes_still_commit_together_after_reads(app, client):
         db.session.execute(sa.select(models.Comment.id).with_for_update()).first()
         assert [state for _, state in states] == ["idle", "in transaction"]
         db.session.rollback()
+
+
+@SERVER_DIALECTS
+def test_writes_after_autocommit_reads_still_undo_together(app, client):
+    """board.database: reads run in autocommit on both servers; a write opens a transaction,
+    and a failure after the first write undoes it."""
+    assert post(client, "in one transaction", htmx=True).status_code == 201
+    with app.app_context():
         board_id = db.session.scalar(sa.select(models.Comment.board_id))
         db.session.execute(sa.insert(models.Comment.__table__).values(
             content="undone", board_id=board_id, posted=datetime.now(timezone.utc)))
