@@ -112,9 +112,12 @@ def psycopg2_reads(engine):
 
 
 def plain_read(context):
-    """The statement is a SELECT (or a UNION of them) built by SQLAlchemy, locking nothing."""
+    """The statement is a SELECT (or a UNION of them) built by SQLAlchemy that locks nothing
+    and whose rows come at once: a server-side cursor (stream_results, as `flask board export`
+    reads) lives in a transaction, and psycopg2 refuses one outside."""
     statement = getattr(getattr(context, "compiled", None), "statement", None)
-    return isinstance(statement, GenerativeSelect) and statement._for_update_arg is None
+    return (isinstance(statement, GenerativeSelect) and statement._for_update_arg is None
+            and not context.execution_options.get("stream_results"))
 
 
 def mysql_connector(engine):
