@@ -168,10 +168,9 @@ def mysql_connector(engine):
                 super().commit()
 
         def rollback(self):
-            if self.in_transaction:
+            # With a result left unread, the driver's rollback reads it first: keep that.
+            if self.in_transaction or self.unread_result:
                 super().rollback()
-            elif self._cmysql:
-                self._cmysql.consume_result()  # as the driver's rollback does first
 
     mysql.connector.custom_error_exception(
         {number: errors.OperationalError if number in LOST else errors.InterfaceError

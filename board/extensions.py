@@ -48,8 +48,8 @@ def client_key():
 
 class Limiter(flask_limiter.Limiter):
     """Flask-Limiter, but
-    - a request its request filters exempt (views.unlimited: the poll and older pages) costs it
-      nothing: Flask-Limiter 4.1 still evaluates an empty list of limits, and meta limits (the
+    - a request its request filters exempt (views.unlimited: the listing, and every GET while
+      the store answers) costs it nothing: Flask-Limiter 4.1 still evaluates an empty list of limits, and meta limits (the
       board has none), for such a request, an eighth of an idle poll's time;
     - counts kept in memory (memory://, and the fallback while Redis is away) go to
       memory_counts.MemoryCounts, which starts no thread per request."""

@@ -35,7 +35,7 @@ class MemoryCounts(Storage):
     def _sweep(self, now):
         """Forget every key whose window is over. Called with the lock held."""
         while self.expiring and self.expiring[0][0] <= now:
-            expires, key = heapq.heappop(self.expiring)
+            _, key = heapq.heappop(self.expiring)
             entry = self.counts.get(key)
             if entry is not None and entry[1] <= now:
                 del self.counts[key]
