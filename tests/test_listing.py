@@ -4,10 +4,6 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-import sqlalchemy as sa
-
-from board import models
-from board.extensions import db
 
 from tests.helpers import HTMX, add_comments, error_message, post, soup
 

@@ -9,7 +9,6 @@ template was used, so a new page or fragment cannot go unchecked: add a request 
 
 import re
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
