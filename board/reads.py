@@ -352,9 +352,9 @@ def poll(slug, after, since, limit):
     if newest.seen_by(after, since):
         return Poll([], [], after, since, idle=True)
     if versions.fresh > 0:
-        # The cursors jump to the board's newest as this transaction sees it, never further: a
-        # worker's map may be newer than this transaction's snapshot (MariaDB and SQLite keep
-        # the one of its first read), and a jump past what the poll below can see would skip it.
+        # The cursors jump to the board's newest as this request's reads see it, never further:
+        # a worker's map may be newer than what they see (SQLite keeps the snapshot of a
+        # transaction's first read), and a jump past what the poll below can see would skip it.
         newest = newest_on(slug) or Newest()
     rows = db.session.execute(POLL, {"slug": slug, "after": after, "since": since,
                                      "limit": limit}).all()
