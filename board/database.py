@@ -5,6 +5,7 @@ the ones nobody asked for cost more than the queries: this module keeps them out
 safety they stood for.
 """
 
+import threading
 import time
 
 from sqlalchemy import event, exc
@@ -140,6 +141,8 @@ def mysql_connector(engine):
       connection) as a plain DatabaseError where the pure-Python driver says InterfaceError or
       OperationalError, which SQLAlchemy and board.errors take for "the database is away".
       Here both raise the pure-Python driver's classes.
+    - Its C extension's client library is not safe to set up from two threads at once, so a
+      process's first connection is made alone (client_library_ready).
     """
     import mysql.connector
     from mysql.connector import cursor, errors
@@ -176,10 +179,19 @@ def mysql_connector(engine):
         {number: errors.OperationalError if number in LOST else errors.InterfaceError
          for number in range(2000, 3000)})
 
-    def connect(_dialect, _record, cargs, cparams):
+    def open_connection(cargs, cparams):
         if CONNECT_ONLY & set(cparams):  # a URL that asks for what only connect() does
             return mysql.connector.connect(*cargs, **cparams)
         return Connection(*cargs, **cparams)
+
+    def connect(_dialect, _record, cargs, cparams):
+        if client_library_ready.is_set():
+            return open_connection(cargs, cparams)
+        with first_connection:  # see client_library_ready
+            try:
+                return open_connection(cargs, cparams)
+            finally:
+                client_library_ready.set()  # even if it failed: mysql_init ran first
 
     def reset(dbapi_connection, _record, _state):
         if dbapi_connection.in_transaction:
@@ -195,6 +207,15 @@ def mysql_connector(engine):
     event.listen(engine, "reset", reset)
     event.listen(engine, "before_cursor_execute", before_cursor_execute)
 
+
+# The C extension's client library sets itself up on the process's first connection, with the
+# GIL released, and that is not safe from two threads at once: a thread connecting meanwhile
+# fails with "Authentication plugin 'mysql_native_password' cannot be loaded: not initialized"
+# (seen as 503s on a gthread worker's first requests). So a process's first connection is made
+# alone; the rest connect in parallel. Per process: a gunicorn worker forked before any
+# connection starts with the event clear and sets its own library up.
+first_connection = threading.Lock()
+client_library_ready = threading.Event()
 
 # The client errors the pure-Python driver raises as OperationalError (the server gone away, the
 # connection broken while writing or reading); it raises the rest of 2000-2999 as InterfaceError.

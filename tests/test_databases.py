@@ -1,8 +1,14 @@
 """What must hold on SQLite, MariaDB and PostgreSQL alike: text byte for byte, time in UTC with
 microseconds, connections that survive the server dropping them."""
 
+import json
+import socket
+import subprocess
+import sys
+import threading
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -179,6 +185,94 @@ def test_a_connection_killed_while_busy_costs_one_clear_503_and_nothing_twice(
     assert post(client, "after the restart", htmx=True).status_code == 201
     assert stored_contents(app) == ["after the restart"]
     assert backend_id(app, dialect) != victim
+
+
+class SlowFirstRelay:
+    """A TCP relay on loopback to `port` that holds its first connection back for `delay`
+    seconds (a database slow to greet) and notes when each connection arrived."""
+
+    def __init__(self, port, delay):
+        self.target, self.delay, self.arrivals = port, delay, []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:  # closed
+                return
+            self.arrivals.append(time.monotonic())
+            threading.Thread(target=self.relay, args=(client, len(self.arrivals) == 1),
+                             daemon=True).start()
+
+    def relay(self, client, first):
+        if first:
+            time.sleep(self.delay)
+        server = socket.create_connection(("127.0.0.1", self.target))
+        for source, sink in ((client, server), (server, client)):
+            threading.Thread(target=pump, args=(source, sink), daemon=True).start()
+
+    def close(self):
+        self.listener.close()
+
+
+def pump(source, sink):
+    try:
+        while data := source.recv(65536):
+            sink.sendall(data)
+        sink.shutdown(socket.SHUT_WR)
+    except OSError:
+        sink.close()
+
+
+FIRST_CONNECTIONS = """
+import json, sys, threading
+from board import create_app
+from board.extensions import db
+
+app = create_app("testing", {"DATABASE_URL": sys.argv[1]})
+start, failures = threading.Barrier(8), []
+
+def connect():
+    start.wait()
+    try:
+        with app.app_context(), db.engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+    except Exception as error:
+        failures.append(repr(error))
+
+threads = [threading.Thread(target=connect) for _ in range(8)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(json.dumps(failures))
+"""
+
+
+@pytest.mark.parametrize("dialect", ["mariadb"], indirect=True, scope="session")
+def test_a_process_makes_its_first_mariadb_connection_alone(migrated_database):
+    """mysql-connector's client library sets itself up on a process's first connection, unsafely
+    across threads: a gthread worker's first requests, connecting at once, failed with
+    "Authentication plugin 'mysql_native_password' cannot be loaded: not initialized" (503s in
+    CI). In a fresh process, 8 threads connect at once through a relay that makes the first
+    connection slow: the other 7 must arrive after it, then all 8 work."""
+    url = sa.engine.make_url(migrated_database)
+    relay = SlowFirstRelay(url.port, delay=0.5)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", FIRST_CONNECTIONS,
+             url.set(port=relay.port).render_as_string(hide_password=False)],
+            cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=60)
+    finally:
+        relay.close()
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout.splitlines()[-1]) == []
+    first, *others = relay.arrivals
+    assert len(others) == 7
+    assert min(others) - first >= 0.5, [round(t - first, 3) for t in others]
 
 
 @SERVER_DIALECTS
