@@ -297,6 +297,7 @@ FAST_SECONDS = 3
 TYPING_CHARS_PER_SECOND = 10  # 120 words a minute: faster than nearly everyone types
 REPEAT_WINDOW = timedelta(hours=1)
 REPEAT_MIN = 20
+REPEAT_SCAN = 1000  # the newest comments of REPEAT_WINDOW compared: a post's cost stays bounded
 CAPITALS_MIN = 20
 
 
@@ -365,16 +366,24 @@ def read_lists(submission):
 
 def repeat_of(submission):
     """The newest comment of the last REPEAT_WINDOW with the submission's text by another person,
-    as a scalar subquery: one range of ix_comments_posted_id, read from its newest end. (Not
-    MAX(id): SQLite answers that by reading every row from the newest id down until one matches,
-    the whole table when none does.)"""
+    among the newest REPEAT_SCAN comments of that window, as a scalar subquery.
+
+    The newest REPEAT_SCAN ids come from one range of ix_comments_posted_id, read from its
+    newest end; only those rows are read for their text. Without that bound a post read every
+    comment of the last hour: on a busy site, or under the flood this check is for, each post
+    cost more than the one before. (Not MAX(id) either: SQLite answers that by reading every
+    row from the newest id down until one matches, the whole table when none does.)"""
     comments = models.TABLE
+    newest = (sa.select(comments.c.id)
+              .where(comments.c.posted >= models.clock() - REPEAT_WINDOW)
+              .order_by(comments.c.posted.desc(), comments.c.id.desc())
+              .limit(REPEAT_SCAN).subquery("newest"))
     return (sa.select(comments.c.id)
-            .where(comments.c.posted >= models.clock() - REPEAT_WINDOW,
-                   comments.c.content == submission.content,
+            .join(newest, newest.c.id == comments.c.id)
+            .where(comments.c.content == submission.content,
                    sa.or_(comments.c.author_key.is_(None),
                           comments.c.author_key != submission.author_key))
-            .order_by(comments.c.posted.desc(), comments.c.id.desc()).limit(1).scalar_subquery())
+            .order_by(comments.c.id.desc()).limit(1).scalar_subquery())
 
 
 def matches(submission, rows):

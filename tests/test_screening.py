@@ -378,6 +378,27 @@ def test_text_that_repeats_another_persons_recent_comment_counts(app_factory, cl
         f"spam score 3 (hold at 3): repeats comment {stored[1].id} of another person"
 
 
+@one_database
+def test_a_repeat_is_looked_for_among_the_newest_comments_of_the_hour(app, clock):
+    """A post compares its text with the newest REPEAT_SCAN comments of the last hour, not with
+    every one: on a busy hour each post read them all, and cost more than the one before."""
+    text = "Great article, check out my profile for more!"
+    submission = screening.Submission(text, "Bob", "bob", "127.0.0.1", "", "", None, "main", None)
+
+    def repeated():
+        with app.test_request_context():
+            return db.session.scalar(sa.select(screening.repeat_of(submission)))
+
+    with app.app_context():
+        original = models.add("Ann", text, "ann").id
+        for n in range(screening.REPEAT_SCAN - 1):
+            models.add("Cy", f"comment {n}", "cy")
+    assert repeated() == original  # the oldest of the newest REPEAT_SCAN
+    with app.app_context():
+        models.add("Cy", "one more", "cy")
+    assert repeated() is None
+
+
 # --- What a post costs --------------------------------------------------------------------------
 
 @one_database
